@@ -308,3 +308,29 @@ func (c *Capability) write(w *doc.Writer) {
 	}
 	w.EndObject()
 }
+
+// ParseCompiledCapabilities reads gen/schemas/capabilities.json: an object
+// of capabilities keyed by identifier, as tauri-build writes it and Tauri's
+// code generation reads it back.
+func ParseCompiledCapabilities(name string, data []byte) (CapabilitySet, error) {
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(name, int64(len(data)))
+	}
+	n, err := parseDocument(name, data, "json")
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{file: name, root: n}
+	if n.Kind != doc.Object {
+		return nil, d.wrongType(n, "", "an object of capabilities keyed by identifier")
+	}
+	set := CapabilitySet{}
+	for _, m := range n.Members {
+		c, err := d.capability(m.Value, "/"+doc.PointerToken(m.Key))
+		if err != nil {
+			return nil, err
+		}
+		set[m.Key] = c
+	}
+	return set, nil
+}

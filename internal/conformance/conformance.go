@@ -30,6 +30,16 @@ func Root(t testing.TB) string {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	repo := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	// ../shared/conformance next to the repository; a clone made deeper
+	// (e.g. a CI checkout in a subfolder) finds it further up.
+	for dir := filepath.Dir(repo); ; dir = filepath.Dir(dir) {
+		if st, err := os.Stat(filepath.Join(dir, "shared", "conformance")); err == nil && st.IsDir() {
+			return mustDir(t, filepath.Join(dir, "shared", "conformance"))
+		}
+		if dir == filepath.Dir(dir) {
+			break
+		}
+	}
 	return mustDir(t, filepath.Join(repo, "..", "shared", "conformance"))
 }
 

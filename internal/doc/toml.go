@@ -117,22 +117,39 @@ func (b *tomlBuilder) child(parent *Node, key string, keyPos Pos) *Node {
 }
 
 type keyPart struct {
-	name string
-	pos  Pos
-	end  int
+	name       string
+	pos        Pos
+	start, end int
 }
 
 func (b *tomlBuilder) keyParts(it unstable.Iterator) []keyPart {
 	var parts []keyPart
 	for it.Next() {
 		k := it.Node()
-		parts = append(parts, keyPart{name: string(k.Data), pos: b.pos(int(k.Raw.Offset)), end: int(k.Raw.Offset + k.Raw.Length)})
+		parts = append(parts, keyPart{name: string(k.Data), pos: b.pos(int(k.Raw.Offset)), start: int(k.Raw.Offset), end: int(k.Raw.Offset + k.Raw.Length)})
 	}
 	return parts
 }
 
+// headerStart finds the '[' that opens the table header whose first key
+// starts at off.
+func (b *tomlBuilder) headerStart(off int) int {
+	i := off - 1
+	for i >= 0 && (b.data[i] == ' ' || b.data[i] == '\t' || b.data[i] == '"' || b.data[i] == '\'') {
+		i--
+	}
+	for i > 0 && b.data[i-1] == '[' {
+		i--
+	}
+	if i < 0 || b.data[i] != '[' {
+		return off
+	}
+	return i
+}
+
 func (b *tomlBuilder) table(e *unstable.Node, array bool) (*Node, error) {
 	parts := b.keyParts(e.Key())
+	header := b.pos(b.headerStart(parts[0].start))
 	parent := b.root
 	for _, k := range parts[:len(parts)-1] {
 		parent = b.child(parent, k.name, k.pos)
@@ -141,11 +158,11 @@ func (b *tomlBuilder) table(e *unstable.Node, array bool) (*Node, error) {
 	if !array {
 		n := parent.Get(last.name)
 		if n == nil {
-			return b.child(parent, last.name, last.pos), nil
+			n = b.child(parent, last.name, last.pos)
 		}
 		// A table first created implicitly (by a dotted key or a deeper
 		// header) is now defined: it starts at its header.
-		n.Pos = last.pos
+		n.Pos = header
 		return n, nil
 	}
 	arr := parent.Get(last.name)
@@ -153,7 +170,7 @@ func (b *tomlBuilder) table(e *unstable.Node, array bool) (*Node, error) {
 		arr = &Node{Kind: Array, Pos: last.pos, Items: []*Node{}}
 		parent.Members = append(parent.Members, Member{Key: last.name, KeyPos: last.pos, Value: arr})
 	}
-	t := &Node{Kind: Object, Pos: last.pos, Members: []Member{}}
+	t := &Node{Kind: Object, Pos: header, Members: []Member{}}
 	arr.Items = append(arr.Items, t)
 	return t, nil
 }
