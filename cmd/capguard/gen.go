@@ -49,7 +49,7 @@ JSON keyed by identifier, byte for byte as Tauri writes it.`,
 }
 
 func newGenManifestsCmd() *cobra.Command {
-	var plugins []string
+	var plugins, scopes []string
 	var appDir, out string
 	c := &cobra.Command{
 		Use:   "manifests --plugin NAME=DIR... [--app DIR] [--out FILE]",
@@ -57,7 +57,8 @@ func newGenManifestsCmd() *cobra.Command {
 		Long: `Build the gen/schemas/acl-manifests.json that tauri-build writes, from the
 permission folders of plugins (--plugin NAME=DIR, repeatable) and of the
 app itself (--app DIR, keyed __app-acl__). Every *.toml and *.json below a
-folder is read, in Tauri's order. Without --out the JSON goes to stdout; with
+folder is read, in Tauri's order. --global-scope-schema NAME=FILE attaches a
+plugin's scope schema to its manifest. Without --out the JSON goes to stdout; with
 it, the file is only rewritten when its content changes.`,
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -66,6 +67,9 @@ it, the file is only rewritten when its content changes.`,
 			}
 			ms, err := buildManifests(plugins, appDir)
 			if err != nil {
+				return err
+			}
+			if err := attachScopeSchemas(ms, scopes); err != nil {
 				return err
 			}
 			data := acl.MarshalManifests(ms)
@@ -79,6 +83,7 @@ it, the file is only rewritten when its content changes.`,
 	}
 	c.Flags().StringArrayVar(&plugins, "plugin", nil, "plugin permission folder: NAME=DIR (repeatable)")
 	c.Flags().StringVar(&appDir, "app", "", "the app's own permission folder (keyed __app-acl__)")
+	c.Flags().StringArrayVar(&scopes, "global-scope-schema", nil, "JSON schema of a plugin's global scope entries: NAME=FILE (repeatable)")
 	c.Flags().StringVarP(&out, "out", "o", "", "write to FILE instead of stdout")
 	return c
 }
