@@ -7,9 +7,11 @@ package conformance
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -17,9 +19,11 @@ import (
 // for clones that do not have the shared data. CI never sets it.
 const EnvVar = "CAPGUARD_CONFORMANCE"
 
-// Root returns the conformance folder, or the one named by
-// CAPGUARD_CONFORMANCE_DIR. A missing folder fails the test, unless
-// CAPGUARD_CONFORMANCE=off, which skips it with a message saying so.
+// Root returns the conformance folder: the one named by
+// CAPGUARD_CONFORMANCE_DIR, else shared/conformance next to the repository
+// (or next to a parent folder, or next to the repository a clone was made
+// from). A missing folder fails the test, unless CAPGUARD_CONFORMANCE=off,
+// which skips it with a message saying so.
 func Root(t testing.TB) string {
 	t.Helper()
 	if os.Getenv(EnvVar) == "off" {
@@ -38,6 +42,17 @@ func Root(t testing.TB) string {
 		}
 		if dir == filepath.Dir(dir) {
 			break
+		}
+	}
+	// A clone elsewhere (git clone . /tmp/ci-check) finds the data next to
+	// the repository it was cloned from.
+	if out, err := exec.Command("git", "-C", repo, "config", "--get", "remote.origin.url").Output(); err == nil {
+		origin := strings.TrimSpace(string(out))
+		if filepath.IsAbs(origin) {
+			cand := filepath.Join(filepath.Dir(origin), "shared", "conformance")
+			if st, err := os.Stat(cand); err == nil && st.IsDir() {
+				return mustDir(t, cand)
+			}
 		}
 	}
 	return mustDir(t, filepath.Join(repo, "..", "shared", "conformance"))
