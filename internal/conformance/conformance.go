@@ -47,7 +47,7 @@ func Root(t testing.TB) string {
 	// A clone elsewhere (git clone . /tmp/ci-check) finds the data next to
 	// the repository it was cloned from.
 	if out, err := exec.Command("git", "-C", repo, "config", "--get", "remote.origin.url").Output(); err == nil {
-		origin := strings.TrimSpace(string(out))
+		origin := filepath.Clean(strings.TrimSpace(string(out)))
 		if filepath.IsAbs(origin) {
 			cand := filepath.Join(filepath.Dir(origin), "shared", "conformance")
 			if st, err := os.Stat(cand); err == nil && st.IsDir() {
