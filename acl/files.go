@@ -80,18 +80,27 @@ func parseDocument(name string, data []byte, exts ...string) (*doc.Node, error) 
 	return n, nil
 }
 
-// ParsePermissionFile reads a permission file (TOML or JSON, chosen by the
-// extension of name) from data.
-func ParsePermissionFile(name string, data []byte) (*PermissionFile, error) {
+// decode checks the size of data, parses it by the extension of name (one
+// of exts) and returns a decoder over the document.
+func decode(name string, data []byte, exts ...string) (*decoder, error) {
 	if len(data) > MaxFileSize {
 		return nil, tooLarge(name, int64(len(data)))
 	}
-	n, err := parseDocument(name, data, "toml", "json")
+	n, err := parseDocument(name, data, exts...)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: name, root: n}
-	return d.permissionFile(n)
+	return &decoder{file: name, root: n}, nil
+}
+
+// ParsePermissionFile reads a permission file (TOML or JSON, chosen by the
+// extension of name) from data.
+func ParsePermissionFile(name string, data []byte) (*PermissionFile, error) {
+	d, err := decode(name, data, "toml", "json")
+	if err != nil {
+		return nil, err
+	}
+	return d.permissionFile(d.root)
 }
 
 // ReadPermissionFile reads a permission file from disk.
@@ -165,15 +174,11 @@ func LoadPermissionDir(dir string) ([]*PermissionFile, error) {
 // ParseCapabilityFile reads the capabilities of one file (JSON, JSON5 or
 // TOML, by the extension of name), in any of the three shapes.
 func ParseCapabilityFile(name string, data []byte) ([]*Capability, error) {
-	if len(data) > MaxFileSize {
-		return nil, tooLarge(name, int64(len(data)))
-	}
-	n, err := parseDocument(name, data, "json", "json5", "toml")
+	d, err := decode(name, data, "json", "json5", "toml")
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: name, root: n}
-	return d.capabilityFile(n)
+	return d.capabilityFile(d.root)
 }
 
 // ReadCapabilityFile reads a capability file from disk.

@@ -11,14 +11,11 @@ import (
 // ParseManifests reads acl-manifests.json, the map of manifest keys to
 // manifests that tauri-build writes to gen/schemas/.
 func ParseManifests(name string, data []byte) (Manifests, error) {
-	if len(data) > MaxFileSize {
-		return nil, tooLarge(name, int64(len(data)))
-	}
-	n, err := parseDocument(name, data, "json")
+	d, err := decode(name, data, "json")
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: name, root: n}
+	n := d.root
 	if n.Kind != doc.Object {
 		return nil, d.wrongType(n, "", "an object of plugin manifests")
 	}
@@ -313,14 +310,11 @@ func (c *Capability) write(w *doc.Writer) {
 // of capabilities keyed by identifier, as tauri-build writes it and Tauri's
 // code generation reads it back.
 func ParseCompiledCapabilities(name string, data []byte) (CapabilitySet, error) {
-	if len(data) > MaxFileSize {
-		return nil, tooLarge(name, int64(len(data)))
-	}
-	n, err := parseDocument(name, data, "json")
+	d, err := decode(name, data, "json")
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: name, root: n}
+	n := d.root
 	if n.Kind != doc.Object {
 		return nil, d.wrongType(n, "", "an object of capabilities keyed by identifier")
 	}

@@ -82,7 +82,20 @@ func Path(t testing.TB, elem ...string) string {
 // Apps returns the names of the app folders under apps/, sorted.
 func Apps(t testing.TB) []string {
 	t.Helper()
-	dir := Path(t, "apps")
+	return subdirs(t, "apps")
+}
+
+// Plugins returns the names of the plugin folders under plugins-workspace/.
+func Plugins(t testing.TB) []string {
+	t.Helper()
+	return subdirs(t, "plugins-workspace")
+}
+
+// subdirs lists the folders of a conformance folder, sorted, and fails
+// when there are none.
+func subdirs(t testing.TB, name string) []string {
+	t.Helper()
+	dir := Path(t, name)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -95,26 +108,8 @@ func Apps(t testing.TB) []string {
 	}
 	sort.Strings(out)
 	if len(out) == 0 {
-		t.Fatalf("no apps under %s", dir)
+		t.Fatalf("no folders under %s", dir)
 	}
-	return out
-}
-
-// Plugins returns the names of the plugin folders under plugins-workspace/.
-func Plugins(t testing.TB) []string {
-	t.Helper()
-	dir := Path(t, "plugins-workspace")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
 	return out
 }
 
