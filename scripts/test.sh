@@ -8,5 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 go mod download
+# The Linux biometric shim is tested against the real fprintd on a private
+# D-Bus: Debian's fprintd, libfprint-2-2 and dbus-daemon.
+bash scripts/install-fprintd.sh
 
 exec go test -race -count=1 "$@" ./...

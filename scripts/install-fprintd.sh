@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that native/fprintd's real-device test
+# (TestRealFprintd) needs: the fprintd daemon, libfprint (whose virtual
+# drivers stand in for a fingerprint reader) and a D-Bus message bus daemon.
+#
+# Idempotent and quiet: when everything is there it prints nothing and
+# exits 0. When something is missing it installs it with apt-get if it runs
+# as root; otherwise it says what is missing and exits 1 (install by hand,
+# or set CAPGUARD_FPRINTD=off to skip that test).
+set -euo pipefail
+
+packages=(fprintd libfprint-2-2 dbus-daemon)
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  if [ -x /usr/libexec/fprintd ] && command -v dbus-daemon >/dev/null 2>&1; then
+    exit 0
+  fi
+  echo "install-fprintd: not a Debian system; install fprintd, libfprint and dbus-daemon" \
+    "with your package manager, or set CAPGUARD_FPRINTD=off" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-fprintd: missing ${missing[*]}; run as root" \
+    "(apt-get install ${missing[*]}) or set CAPGUARD_FPRINTD=off" >&2
+  exit 1
+fi
+
+echo "install-fprintd: installing ${missing[*]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-fprintd: apt-get failed" >&2
+  exit 1
+fi
