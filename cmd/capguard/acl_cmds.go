@@ -186,8 +186,13 @@ execution context. check names the capability whose deny applied.`,
 				return err
 			}
 			d := r.Decide(acl.Request{Command: command, Window: lf.window, Webview: lf.webview, Origin: origin})
+			allowed, afterDecision, err := checkPolicy(c, r, acl.Request{Command: command, Window: lf.window, Webview: lf.webview, Origin: origin}, d.Allowed)
+			if err != nil {
+				return err
+			}
 			writeDecision(c.OutOrStdout(), command, lf, origin, d)
-			if !d.Allowed {
+			afterDecision(c.OutOrStdout())
+			if !allowed {
 				return &exitError{code: 1, err: errDenied}
 			}
 			return nil
@@ -195,6 +200,7 @@ execution context. check names the capability whose deny applied.`,
 	}
 	in.register(c)
 	lf.register(c)
+	addPolicyFlag(c)
 	return c
 }
 
@@ -249,8 +255,12 @@ func newWhoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			grants := r.Effective(lf.window, lf.webview, origin)
+			grants, afterTable, err := policyGrants(c, r, lf.window, lf.webview, origin, r.Effective(lf.window, lf.webview, origin))
+			if err != nil {
+				return err
+			}
 			out := c.OutOrStdout()
+			defer afterTable(out)
 			fmt.Fprintf(out, "window %q, webview %q, origin %s may call %d command(s)\n", lf.window, lf.webview, origin, len(grants))
 			if len(grants) == 0 {
 				return nil
@@ -275,5 +285,6 @@ func newWhoCmd() *cobra.Command {
 	}
 	in.register(c)
 	lf.register(c)
+	addPolicyFlag(c)
 	return c
 }
