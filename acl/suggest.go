@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/capguard/capguard/internal/textdist"
 )
 
 // closest returns up to n candidates nearest to s by edit distance, nearest
@@ -16,7 +18,7 @@ func closest(s string, candidates []string, n int) []string {
 	limit := max(3, len(s)/2)
 	var list []scored
 	for _, c := range candidates {
-		d := editDistance(s, c)
+		d := textdist.Distance(s, c)
 		if d <= limit || strings.Contains(c, s) || strings.Contains(s, c) && len(c) > 2 {
 			list = append(list, scored{c, d})
 		}
@@ -49,25 +51,4 @@ func suggest(s string, candidates []string) string {
 		return "did you mean " + q[0] + "?"
 	}
 	return "did you mean " + strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1] + "?"
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/capguard/capguard/internal/doc"
+	"github.com/capguard/capguard/internal/textdist"
 	"github.com/capguard/capguard/native"
 )
 
@@ -358,7 +359,7 @@ func closest(s string, candidates []string) string {
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted)
 	for _, c := range sorted {
-		d := distance(ls, strings.ToLower(c))
+		d := textdist.Distance(ls, strings.ToLower(c))
 		if d < bestD {
 			best, bestD = c, d
 		}
@@ -368,25 +369,4 @@ func closest(s string, candidates []string) string {
 		return best
 	}
 	return ""
-}
-
-// distance is the Levenshtein distance between a and b, in bytes.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
