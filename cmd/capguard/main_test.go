@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/examples"
 	"github.com/capguard/capguard/internal/conformance"
+	"github.com/capguard/capguard/schema"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -281,5 +283,27 @@ func TestGenManifestsWritesOnlyOnChange(t *testing.T) {
 	st3, _ := os.Stat(out)
 	if !st3.ModTime().Equal(past) {
 		t.Error("a failed run touched the output file")
+	}
+}
+
+// TestExampleSchemasFresh fails when the example app's committed capability
+// schemas no longer match its acl-manifests.json.
+func TestExampleSchemasFresh(t *testing.T) {
+	app, err := acl.LoadAppFS(examples.App(), examples.AppDir, acl.Linux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := schema.Generate(app.Manifests, schema.GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"linux-schema.json", "desktop-schema.json"} {
+		got, err := fs.ReadFile(examples.App(), "gen/schemas/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("examples/app/src-tauri/gen/schemas/%s is stale; regenerate with: go run ./cmd/capguard gen schema examples/app/src-tauri --target linux", name)
+		}
 	}
 }

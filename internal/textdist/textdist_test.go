@@ -18,3 +18,18 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestBoundedAndClosest(t *testing.T) {
+	for _, c := range []struct {
+		a, b         string
+		limit, want int
+	}{{"kitten", "sitting", 3, 3}, {"kitten", "sitting", 2, 3}, {"a", "abcdef", 2, 3}, {"abc", "abd", 1, 1}} {
+		if got := Bounded(c.a, c.b, c.limit); got != c.want {
+			t.Errorf("Bounded(%q, %q, %d) = %d, want %d", c.a, c.b, c.limit, got, c.want)
+		}
+	}
+	got := Closest("allow-red", []string{"allow-read", "allow-write", "deny-read", "allow-reads", "x"}, 2, 2)
+	if len(got) != 2 || got[0] != "allow-read" || got[1] != "allow-reads" {
+		t.Errorf("Closest = %v", got)
+	}
+}

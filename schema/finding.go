@@ -1,0 +1,183 @@
+package schema
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/internal/textdist"
+)
+
+// Severity ranks a finding.
+type Severity uint8
+
+// The severities, most severe first. Errors are problems Tauri rejects or
+// that break the app at run time; warnings are accepted by Tauri but
+// deserve a look (--strict makes them fail); notes say what could not be
+// checked.
+const (
+	Error Severity = iota
+	Warning
+	Note
+)
+
+// String returns "error", "warning" or "note".
+func (s Severity) String() string {
+	switch s {
+	case Error:
+		return "error"
+	case Warning:
+		return "warning"
+	}
+	return "note"
+}
+
+// The rules a finding can come from; SARIF output uses them as rule ids.
+const (
+	RuleSyntax              = "syntax"               // the file does not parse
+	RuleSchema              = "schema"               // the capability schema rejects a value
+	RuleScope               = "scope"                // a plugin's scope schema rejects a scope entry
+	RuleInvalid             = "invalid"              // capguard's reader rejects a value the schema accepts
+	RuleUnknownField        = "unknown-field"        // a field Tauri ignores
+	RuleUnknownPermission   = "unknown-permission"   // no manifest defines the permission
+	RuleUnknownPlugin       = "unknown-plugin"       // the permission's plugin is not in the manifests
+	RuleDuplicateCapability = "duplicate-capability" // two capabilities share an identifier
+	RuleMissingCapability   = "missing-capability"   // tauri.conf.json names a capability that does not exist
+	RuleGlob                = "invalid-glob"         // a window or webview pattern does not compile
+	RuleRemoteURL           = "invalid-remote-url"   // a remote URL pattern does not compile
+	RuleNoWindow            = "no-window"            // a capability matches no window and no webview
+	RuleDuplicatePermission = "duplicate-permission" // a permission is listed twice
+	RuleRemoteCommands      = "remote-commands"      // remote pages may call commands
+	RuleResolve             = "resolve"              // resolving the capability fails
+	RuleNotChecked          = "not-checked"          // a capability of another target than the manifests'
+)
+
+// Finding is one problem in, or remark about, an input file.
+type Finding struct {
+	Severity Severity
+	Rule     string
+	// Pos is where the problem is: file, line and column (1-based), and
+	// the JSON pointer of the value when known.
+	Pos     acl.Position
+	Message string
+}
+
+// String formats the finding as "file:line:col: severity: message".
+func (f Finding) String() string {
+	return f.Pos.String() + ": " + f.Severity.String() + ": " + f.Message
+}
+
+// Report is the outcome of a validation: the findings, sorted by file,
+// line and column, and the sources they point into (for excerpts).
+type Report struct {
+	Findings []Finding
+	// Targets are the targets the manifests were checked for.
+	Targets []acl.Target
+	sources map[string][]byte
+}
+
+// Count returns the number of findings of severity s.
+func (r *Report) Count(s Severity) int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Failed tells whether the report should fail a build: any error, or with
+// strict any warning too.
+func (r *Report) Failed(strict bool) bool {
+	return r.Count(Error) > 0 || strict && r.Count(Warning) > 0
+}
+
+// Source returns the text of a file the findings point into, when the
+// validation read it.
+func (r *Report) Source(file string) ([]byte, bool) {
+	b, ok := r.sources[file]
+	return b, ok
+}
+
+func (r *Report) addSource(file string, data []byte) {
+	if r.sources == nil {
+		r.sources = map[string][]byte{}
+	}
+	r.sources[file] = data
+}
+
+// add appends findings, leaving out exact repeats.
+func (r *Report) add(fs ...Finding) {
+	for _, f := range fs {
+		dup := false
+		for _, g := range r.Findings {
+			if g.Severity == f.Severity && g.Pos.File == f.Pos.File && g.Pos.Line == f.Pos.Line && g.Pos.Col == f.Pos.Col && g.Message == f.Message {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			r.Findings = append(r.Findings, f)
+		}
+	}
+}
+
+func (r *Report) sort() {
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := r.Findings[i], r.Findings[j]
+		if a.Pos.File != b.Pos.File {
+			return a.Pos.File < b.Pos.File
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		if a.Pos.Col != b.Pos.Col {
+			return a.Pos.Col < b.Pos.Col
+		}
+		return a.Severity < b.Severity
+	})
+}
+
+// fieldPath spells a JSON pointer the way a reader names a field:
+// "permissions[3].allow[0]".
+func fieldPath(ptr string) string {
+	if ptr == "" {
+		return ""
+	}
+	var b strings.Builder
+	for i, tok := range strings.Split(ptr[1:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		if _, err := strconv.Atoi(tok); err == nil {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
+
+// closest returns up to n candidates nearest to s by edit distance,
+// nearest first, leaving out any too far away to be a slip of the keyboard.
+func closest(s string, candidates []string, n int) []string {
+	return textdist.Closest(s, candidates, n, max(2, len(s)/3))
+}
+
+// didYouMean phrases suggestions: ` (did you mean "a" or "b"?)`, or "".
+func didYouMean(c []string) string {
+	if len(c) == 0 {
+		return ""
+	}
+	q := make([]string, len(c))
+	for i, s := range c {
+		q[i] = strconv.Quote(s)
+	}
+	if len(q) == 1 {
+		return "; did you mean " + q[0] + "?"
+	}
+	return "; did you mean " + strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1] + "?"
+}
