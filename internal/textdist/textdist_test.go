@@ -21,7 +21,7 @@ func TestDistance(t *testing.T) {
 
 func TestBoundedAndClosest(t *testing.T) {
 	for _, c := range []struct {
-		a, b         string
+		a, b        string
 		limit, want int
 	}{{"kitten", "sitting", 3, 3}, {"kitten", "sitting", 2, 3}, {"a", "abcdef", 2, 3}, {"abc", "abd", 1, 1}} {
 		if got := Bounded(c.a, c.b, c.limit); got != c.want {
