@@ -69,10 +69,10 @@ func TestObserverReportsEveryDecision(t *testing.T) {
 			errIs: errBoom,
 		},
 		{
-			name:   "obligation met",
-			engine: obligingEngine{engine, []policy.Obligation{{Type: "biometric", Reason: "r"}}},
-			oblige: func(context.Context, *ipc.Invocation, policy.Obligation) error { return nil },
-			inv:    &ipc.Invocation{Command: "plugin:files|stat", Window: "main"},
+			name:    "obligation met",
+			engine:  obligingEngine{engine, []policy.Obligation{{Type: "biometric", Reason: "r"}}},
+			oblige:  func(context.Context, *ipc.Invocation, policy.Obligation) error { return nil },
+			inv:     &ipc.Invocation{Command: "plugin:files|stat", Window: "main"},
 			allowed: true, refs: []string{"main/files:allow-stat", "remote/files:allow-stat"}, obligations: []string{"biometric=met"},
 		},
 		{
