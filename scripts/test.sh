@@ -11,5 +11,8 @@ go mod download
 # The Linux biometric shim is tested against the real fprintd on a private
 # D-Bus: Debian's fprintd, libfprint-2-2 and dbus-daemon.
 bash scripts/install-fprintd.sh
+# The browser test runs the real @tauri-apps JavaScript in Debian's
+# Chromium: chromium, node and the npm packages pinned in e2e/.
+bash scripts/install-e2e.sh
 
 exec go test -race -count=1 "$@" ./...

@@ -1,0 +1,124 @@
+// The dashboard: the permission matrix, the simulated device and the live
+// feed of decisions, from /api/state and the /api/events stream.
+
+const $ = (id) => document.getElementById(id)
+
+function el(tag, props, ...children) {
+  const e = document.createElement(tag)
+  for (const [k, v] of Object.entries(props || {})) {
+    if (k === 'class') e.className = v
+    else if (k === 'title') e.title = v
+    else e.setAttribute(k, v)
+  }
+  for (const c of children) {
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)))
+  }
+  return e
+}
+
+function renderMatrix(m) {
+  const table = $('matrix')
+  table.replaceChildren()
+  const head = el('tr', {}, el('th', {}, 'page'), el('th', {}, 'origin'))
+  for (const c of m.commands) head.append(el('th', { class: 'cmd' }, el('code', {}, c)))
+  table.append(el('thead', {}, head))
+  const body = el('tbody')
+  for (const r of m.rows) {
+    const tr = el('tr', { 'data-page': r.page },
+      el('th', {}, r.page === 'untrusted' ? `untrusted (window ${r.window})` : r.window),
+      el('td', { class: 'origin' }, r.origin))
+    r.cells.forEach((c, i) => {
+      const why = c.allowed ? 'allowed by ' + (c.via || []).join('; ') : (c.why || 'denied') + ((c.via || []).length ? ' — denied by ' + c.via.join('; ') : '')
+      let mark = c.allowed ? '✓' : '✗'
+      let cls = c.allowed ? 'yes' : 'no'
+      if (c.allowed && !c.served) {
+        mark = '✓ not served'
+        cls = 'yes muted'
+      }
+      const td = el('td', { class: cls, title: why, 'data-command': m.commands[i] }, mark)
+      if (c.allowed && (c.via || []).length) td.append(el('small', {}, c.via[0].split(':')[0]))
+      tr.append(td)
+    })
+    body.append(tr)
+  }
+  table.append(body)
+}
+
+function time(t) {
+  const d = new Date(t)
+  return d.toLocaleTimeString([], { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0')
+}
+
+function renderDevice(d) {
+  const parts = [`${d.authenticate} authentication attempt(s), ${d.status} status call(s)`,
+    d.pending ? `${d.pending} scripted touch(es) queued` : 'no touch scripted: the next one matches']
+  if (d.lockedOut) parts.push('locked out (unlock, or wait for the lockout to pass)')
+  $('device-summary').textContent = parts.join(' · ')
+  $('device-summary').className = 'device-summary' + (d.lockedOut ? ' locked' : '')
+  const log = $('device-log')
+  log.replaceChildren()
+  for (const c of d.calls.slice(-12).reverse()) {
+    const text = c.method === 'authenticate'
+      ? `authenticate “${c.reason}” attempt ${c.attempt}/${c.max}: ${c.outcome || 'refused'} → ${c.code || 'ok'}`
+      : 'status'
+    log.append(el('li', { class: c.code ? 'err' : 'ok' }, el('span', { class: 'when' }, time(c.time) + ' '), text))
+  }
+}
+
+function renderEntry(e) {
+  const decision = e.kind === 'refused'
+    ? el('span', { class: 'badge refused' }, `refused ${e.status}`)
+    : el('span', { class: 'badge ' + (e.allowed ? 'allowed' : 'denied') }, e.allowed ? 'allowed' : 'denied')
+  const obligations = (e.obligations || []).map((o) => `${o.type}: ${o.met ? 'met' : 'not met (' + o.error + ')'}`).join('; ')
+  const explanation = [e.explanation, e.error, obligations].filter(Boolean).join('\n')
+  return el('tr', { class: e.kind + ' ' + (e.allowed ? 'allowed' : 'denied'), 'data-seq': e.seq },
+    el('td', { class: 'when' }, time(e.time)),
+    el('td', {}, el('code', {}, e.command || '—')),
+    el('td', {}, e.kind === 'refused' && e.window ? `${e.window} (token's)` : e.window || '—'),
+    el('td', { class: 'origin' }, e.origin),
+    el('td', {}, decision),
+    el('td', { class: 'refs' }, (e.references || []).join('\n') || '—'),
+    el('td', { class: 'why' }, explanation),
+    el('td', { class: 'num' }, e.kind === 'decision' ? e.latencyUs : ''))
+}
+
+let lastSeq = 0
+function addEntries(entries) {
+  const feed = $('feed')
+  for (const e of entries) {
+    if (e.seq <= lastSeq) continue
+    lastSeq = e.seq
+    feed.prepend(renderEntry(e))
+  }
+  while (feed.children.length > 200) feed.lastChild.remove()
+}
+
+async function post(url, body) {
+  const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+  const data = await r.json()
+  if (!r.ok) throw new Error(data.error || r.statusText)
+  renderDevice(data)
+  return data
+}
+
+// scriptNext queues outcomes on the simulated device (also used by tests).
+window.dashboard = {
+  next: (outcome, count = 1) => post('/api/device/next', { outcome, count }),
+  unlock: () => post('/api/device/unlock', {}),
+  state: () => fetch('/api/state').then((r) => r.json())
+}
+
+for (const b of document.querySelectorAll('button.outcome')) {
+  b.addEventListener('click', () => window.dashboard.next(b.dataset.outcome).catch((e) => alert(e.message)))
+}
+$('unlock').addEventListener('click', () => window.dashboard.unlock())
+
+const st = await window.dashboard.state()
+renderMatrix(st.matrix)
+renderDevice(st.device)
+addEntries(st.entries)
+
+const events = new EventSource('/api/events?since=' + lastSeq)
+events.addEventListener('entry', (m) => addEntries([JSON.parse(m.data)]))
+events.addEventListener('device', (m) => renderDevice(JSON.parse(m.data)))
+document.body.dataset.ready = '1'

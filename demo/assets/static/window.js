@@ -1,0 +1,85 @@
+// The script of a window page: buttons that call the biometric plugin's
+// JavaScript API, as an app would, and a list of what each call returned.
+// It imports the real npm packages through the page's import map; when
+// they are not installed it falls back to capguard's stand-in.
+
+let biometric
+let core
+let packages = false
+try {
+  if (document.body.dataset.packages !== '1') {
+    throw new Error('not installed')
+  }
+  biometric = await import('@tauri-apps/plugin-biometric')
+  core = await import('@tauri-apps/api/core')
+  packages = true
+} catch (e) {
+  biometric = await import('/static/biometric-standin.js')
+  core = biometric
+}
+
+const meta = window.__TAURI_INTERNALS__.metadata
+const name = document.body.dataset.name
+document.getElementById('label').textContent =
+  (name === 'untrusted' ? 'untrusted page · window ' : 'window ') + meta.currentWindow.label
+document.getElementById('pkg').textContent = packages ? '@tauri-apps/plugin-biometric' : 'stand-in (packages not installed)'
+
+const results = document.getElementById('results')
+
+function show(call, outcome) {
+  const li = document.createElement('li')
+  li.className = outcome.ok ? 'ok' : 'err'
+  const what = document.createElement('code')
+  what.textContent = call
+  const arrow = document.createElement('span')
+  arrow.className = 'arrow'
+  arrow.textContent = outcome.ok ? ' → resolved ' : ' → rejected '
+  const value = document.createElement('code')
+  value.className = 'value'
+  const v = outcome.ok ? outcome.value : outcome.error
+  value.textContent = v === undefined ? 'undefined' : JSON.stringify(v)
+  li.append(what, arrow, value)
+  results.prepend(li)
+  while (results.children.length > 12) {
+    results.lastChild.remove()
+  }
+}
+
+// run makes one call and reports it; it never throws, so that tests get
+// the outcome as data: {ok: true, value} or {ok: false, error}.
+async function run(call, f) {
+  let outcome
+  try {
+    outcome = { ok: true, value: await f() }
+  } catch (e) {
+    outcome = { ok: false, error: e instanceof Error ? { message: e.message } : e }
+  }
+  show(call, outcome)
+  return outcome
+}
+
+function options() {
+  const o = { allowDeviceCredential: document.getElementById('cred').checked }
+  const n = parseInt(document.getElementById('attempts').value, 10)
+  if (!Number.isNaN(n)) {
+    o.maxAttemps = n
+  }
+  return o
+}
+
+window.demo = {
+  packages,
+  name,
+  window: meta.currentWindow.label,
+  checkStatus: () => run('checkStatus()', () => biometric.checkStatus()),
+  authenticate: (reason, opts) =>
+    run(`authenticate(${JSON.stringify(reason)}${opts ? ', ' + JSON.stringify(opts) : ''})`, () => biometric.authenticate(reason, opts)),
+  invoke: (cmd, args, opts) => run(`invoke(${JSON.stringify(cmd)})`, () => core.invoke(cmd, args, opts))
+}
+
+document.getElementById('status').addEventListener('click', () => window.demo.checkStatus())
+document.getElementById('auth').addEventListener('click', () =>
+  window.demo.authenticate(document.getElementById('reason').value, options()))
+document.getElementById('vault').addEventListener('click', () => window.demo.invoke('open_vault'))
+document.getElementById('calls').addEventListener('submit', (e) => e.preventDefault())
+document.body.dataset.ready = '1'

@@ -1,0 +1,463 @@
+// Package demo is capguard's demonstration server: an app's windows as
+// web pages that run the real @tauri-apps JavaScript against capguard's
+// guard and biometric plugin, on a simulated fingerprint reader, with a
+// dashboard that shows every decision as it happens.
+//
+// Start serves, all on loopback:
+//
+//   - the dashboard (Config.Listen): the effective-permission matrix
+//     (windows × commands), one frame per window with buttons that script
+//     the simulated device's next outcome, the device's call log, and a
+//     live feed of the guard's decisions and of the requests the bridge
+//     refused; it also serves the IPC bridge (ipc.Bridge) under /ipc/;
+//   - one page per window of the app (main, settings, ...), each on its
+//     own loopback port, so that each window is its own origin: a page
+//     cannot read another window's page, nor its token;
+//   - an untrusted page, loaded into the first window but from yet
+//     another port: a remote origin that the capabilities do not trust.
+//
+// Window pages load @tauri-apps/api and @tauri-apps/plugin-biometric from
+// Config.NodeModules through an import map, unmodified; without them they
+// fall back to a small stand-in that makes the same calls, and say how to
+// install the real packages. Each page load is bound to its window by the
+// host (ipc.Bridge.Bind): the label never comes from the page.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/capguard/capguard"
+	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/ipc"
+	"github.com/capguard/capguard/native/sim"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Config configures a demo server.
+type Config struct {
+	// Resolved is the app's ACL (required).
+	Resolved *acl.Resolved
+	// Name names the app on the page (such as "examples/app/src-tauri").
+	Name string
+	// Windows are the windows to serve, in order. Default: every window
+	// label the capabilities name literally (not as a glob), "main"
+	// first; "main" alone when there is none.
+	Windows []string
+	// Device configures the simulated device. Default: DefaultDevice().
+	Device *sim.Config
+	// Listen is the dashboard's address, host:port on a loopback address
+	// (default "127.0.0.1:0", a free port). The windows and the untrusted
+	// page get free ports on the same host.
+	Listen string
+	// NodeModules is a node_modules folder holding @tauri-apps/api and
+	// @tauri-apps/plugin-biometric; empty or without them, the pages use
+	// capguard's stand-in and say how to install the packages.
+	NodeModules string
+	// Verbose makes denials carry Tauri's full explanation.
+	Verbose bool
+}
+
+// InstallHint says how to install the npm packages the pages use.
+const InstallHint = "npm ci --prefix e2e (from the capguard repository; or ./scripts/install-e2e.sh), then restart with --node-modules e2e/node_modules"
+
+// DefaultDevice is the demo's simulated device: a fingerprint reader with
+// an enrolled finger and a device passcode, every touch matching after
+// 300 ms unless scripted otherwise, and a lockout for 30 seconds after
+// five unrecognized touches in a row.
+func DefaultDevice() sim.Config {
+	c := sim.Ready()
+	c.Latency = 300 * time.Millisecond
+	c.LockoutAfter = 5
+	c.LockoutFor = 30 * time.Second
+	return c
+}
+
+// Window is one page the demo serves.
+type Window struct {
+	// Name is "main", "settings", ... or "untrusted".
+	Name string `json:"name"`
+	// Label is the window label the page is bound to.
+	Label string `json:"label"`
+	// URL is the page's address, Origin its origin.
+	URL    string `json:"url"`
+	Origin string `json:"origin"`
+	// Local tells whether the bridge treats the page as the app's own
+	// content (false for the untrusted page).
+	Local bool `json:"local"`
+}
+
+// Server is a running demo.
+type Server struct {
+	cfg      Config
+	app      *capguard.App
+	device   *sim.Sim
+	devCfg   sim.Config // the device's configuration (for its lockout rule)
+	bridge   *ipc.Bridge
+	feed     *feed
+	windows  []Window
+	dash     string // dashboard origin
+	packages Packages
+	servers  []*http.Server
+	tmpl     *template.Template
+	matrix   matrix
+	mu       sync.Mutex
+	unlocked time.Time // the last unlock from the dashboard
+	wg       sync.WaitGroup
+	closing  sync.Once
+}
+
+// Start listens on the dashboard's address and one free port per page,
+// and serves until Close.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Resolved == nil {
+		return nil, errors.New("demo: no resolved ACL")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("demo: listen address %q: want host:port, such as 127.0.0.1:8080", cfg.Listen)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("demo: listen address %q is not a loopback address (use 127.0.0.1 or [::1]): the demo serves only this machine", cfg.Listen)
+	}
+	if len(cfg.Windows) == 0 {
+		cfg.Windows = windowLabels(cfg.Resolved)
+	}
+	seen := map[string]bool{"untrusted": true}
+	for _, w := range cfg.Windows {
+		if w == "" || !ipcLabel(w) {
+			return nil, fmt.Errorf("demo: window label %q: labels are ASCII letters, digits, '-', '/', ':' and '_', at most %d bytes", w, ipc.MaxNameLen)
+		}
+		if seen[w] {
+			return nil, fmt.Errorf("demo: window %q is listed twice (or is named like the untrusted page)", w)
+		}
+		seen[w] = true
+	}
+	device := DefaultDevice()
+	if cfg.Device != nil {
+		device = *cfg.Device
+	}
+	s := &Server{cfg: cfg, device: sim.New(device), devCfg: device, feed: newFeed(500)}
+	s.packages = findPackages(cfg.NodeModules)
+	if s.tmpl, err = template.ParseFS(assets, "assets/*.html"); err != nil {
+		return nil, err
+	}
+
+	// Listen on every port first: the origins are part of the bridge's
+	// configuration.
+	names := append(append([]string(nil), cfg.Windows...), "untrusted")
+	listeners := make([]net.Listener, 0, len(names)+1)
+	closeAll := func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}
+	dl, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	listeners = append(listeners, dl)
+	s.dash = "http://" + dl.Addr().String()
+	for _, name := range names {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("demo: a port for %s: %w", name, err)
+		}
+		listeners = append(listeners, l)
+		origin := "http://" + l.Addr().String()
+		w := Window{Name: name, Label: name, URL: origin + "/", Origin: origin, Local: true}
+		if name == "untrusted" {
+			w.Label, w.Local = cfg.Windows[0], false
+		}
+		s.windows = append(s.windows, w)
+	}
+
+	opts := []capguard.Option{capguard.WithObserver(s.observe)}
+	if cfg.Verbose {
+		opts = append(opts, capguard.Verbose())
+	}
+	if s.app, err = capguard.New(cfg.Resolved, s.device, opts...); err != nil {
+		closeAll()
+		return nil, err
+	}
+	if err := s.app.Router.Handle("open_vault", ipc.HandlerFunc(openVault)); err != nil {
+		closeAll()
+		return nil, err
+	}
+	var locals []string
+	for _, w := range s.windows {
+		if w.Local {
+			locals = append(locals, w.Origin)
+		}
+	}
+	if s.bridge, err = ipc.NewBridge(s.app.IPC, ipc.BridgeConfig{
+		URL:          s.dash + "/ipc/",
+		LocalOrigins: locals,
+		OnReject:     s.feed.rejected,
+	}); err != nil {
+		closeAll()
+		return nil, err
+	}
+	s.matrix = s.buildMatrix()
+
+	handlers := []http.Handler{s.dashboardHandler()}
+	for i := range s.windows {
+		handlers = append(handlers, s.windowHandler(s.windows[i]))
+	}
+	for i, l := range listeners {
+		srv := &http.Server{
+			Handler:           hostCheck(l.Addr().String(), handlers[i]),
+			ReadHeaderTimeout: 10 * time.Second,
+		}
+		s.servers = append(s.servers, srv)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			_ = srv.Serve(l)
+		}()
+	}
+	return s, nil
+}
+
+// URL is the dashboard's address.
+func (s *Server) URL() string { return s.dash + "/" }
+
+// Windows lists the pages: the app's windows, then the untrusted page.
+func (s *Server) Windows() []Window { return append([]Window(nil), s.windows...) }
+
+// Packages tells whether the pages use the real npm packages.
+func (s *Server) Packages() Packages { return s.packages }
+
+// Device is the simulated device, for scripting it from Go.
+func (s *Server) Device() *sim.Sim { return s.device }
+
+// Close stops every listener and waits for the servers to end, cutting
+// off open connections (such as the dashboard's event stream) after ctx
+// ends.
+func (s *Server) Close(ctx context.Context) error {
+	var err error
+	s.closing.Do(func() {
+		s.feed.close()
+		for _, srv := range s.servers {
+			if e := srv.Shutdown(ctx); e != nil {
+				srv.Close()
+				if err == nil {
+					err = e
+				}
+			}
+		}
+		s.wg.Wait()
+		if s.packages.root != nil {
+			s.packages.root.Close()
+		}
+	})
+	return err
+}
+
+// windowLabels lists the window labels the capabilities name literally.
+func windowLabels(r *acl.Resolved) []string {
+	seen := map[string]bool{}
+	for _, c := range r.Capabilities {
+		for _, w := range c.Windows {
+			if w != "" && !strings.ContainsAny(w, "*?[]{}!") && ipcLabel(w) {
+				seen[w] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen)+1)
+	for w := range seen {
+		if w != "main" {
+			out = append(out, w)
+		}
+	}
+	sort.Strings(out)
+	return append([]string{"main"}, out...)
+}
+
+func ipcLabel(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '/' || c == ':' || c == '_') {
+			return false
+		}
+	}
+	return len(s) <= ipc.MaxNameLen
+}
+
+// openVault is the example app's own command: it only says it ran.
+func openVault(_ context.Context, inv *ipc.Invocation) (any, error) {
+	return map[string]any{"opened": true, "window": inv.Window}, nil
+}
+
+// hostCheck answers only requests addressed to the server's own host:port
+// (a defence against DNS rebinding: another site's name pointed at this
+// machine does not get the pages, nor their tokens). "localhost" is
+// redirected to the address.
+func hostCheck(addr string, next http.Handler) http.Handler {
+	_, port, _ := net.SplitHostPort(addr)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host == addr {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if h, p, err := net.SplitHostPort(r.Host); err == nil && p == port && strings.EqualFold(h, "localhost") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			http.Redirect(w, r, "http://"+addr+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
+		http.Error(w, "this demo server answers only http://"+addr+"/", http.StatusMisdirectedRequest)
+	})
+}
+
+// securityHeaders are set on every page and asset.
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
+
+func nonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// serveAsset serves one embedded file of assets/static.
+func serveAsset(w http.ResponseWriter, r *http.Request, name string) {
+	if strings.Contains(name, "..") || strings.Contains(name, "\\") {
+		http.NotFound(w, r)
+		return
+	}
+	data, err := assets.ReadFile(path.Join("assets/static", name))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	securityHeaders(w)
+	w.Header().Set("Content-Type", contentType(name))
+	_, _ = w.Write(data)
+}
+
+func contentType(name string) string {
+	switch path.Ext(name) {
+	case ".js", ".mjs":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".json":
+		return "application/json"
+	case ".svg":
+		return "image/svg+xml"
+	}
+	return "application/octet-stream"
+}
+
+// Packages tells which npm packages the window pages import.
+type Packages struct {
+	root *os.Root // node_modules; nil when the packages are missing
+	// Dir is the node_modules folder the packages are served from.
+	Dir string `json:"dir,omitempty"`
+	// Installed tells whether both packages were found; API and
+	// Biometric are their versions.
+	Installed bool   `json:"installed"`
+	API       string `json:"api,omitempty"`
+	Biometric string `json:"biometric,omitempty"`
+	// Install says how to install them (InstallHint).
+	Install string `json:"install"`
+	// Problem says why they are not used.
+	Problem string `json:"problem,omitempty"`
+}
+
+// servedPackages are the package folders the pages may load files from.
+var servedPackages = []string{"@tauri-apps/api", "@tauri-apps/plugin-biometric"}
+
+func findPackages(dir string) Packages {
+	p := Packages{Install: InstallHint}
+	if dir == "" {
+		p.Problem = "no node_modules folder given"
+		return p
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		p.Problem = err.Error()
+		return p
+	}
+	versions := make([]string, len(servedPackages))
+	for i, name := range servedPackages {
+		data, err := root.ReadFile(name + "/package.json")
+		if err != nil {
+			p.Problem = fmt.Sprintf("%s is not installed in %s", name, dir)
+			root.Close()
+			return p
+		}
+		var meta struct {
+			Version string `json:"version"`
+		}
+		if json.Unmarshal(data, &meta) != nil || meta.Version == "" {
+			p.Problem = fmt.Sprintf("%s/%s/package.json has no version", dir, name)
+			root.Close()
+			return p
+		}
+		versions[i] = meta.Version
+	}
+	p.root, p.Dir, p.Installed, p.API, p.Biometric = root, dir, true, versions[0], versions[1]
+	return p
+}
+
+// serveModule serves a JavaScript file of the served packages, from
+// /npm/<package>/<file>. A path without an extension gets ".js", as the
+// packages' "exports" maps "./core" to "./core.js".
+func (p Packages) serveModule(w http.ResponseWriter, r *http.Request, name string) {
+	name = path.Clean("/" + name)[1:]
+	ok := false
+	for _, pkg := range servedPackages {
+		if strings.HasPrefix(name, pkg+"/") {
+			ok = true
+		}
+	}
+	if p.root == nil || !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if path.Ext(name) == "" {
+		name += ".js"
+	}
+	if ext := path.Ext(name); ext != ".js" && ext != ".mjs" {
+		http.NotFound(w, r)
+		return
+	}
+	f, err := p.root.Open(name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() > 8<<20 {
+		http.NotFound(w, r)
+		return
+	}
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	_, _ = io.Copy(w, f)
+}

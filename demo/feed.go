@@ -1,0 +1,192 @@
+package demo
+
+import (
+	"sync"
+	"time"
+
+	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/ipc"
+)
+
+// Entry is one line of the dashboard's live feed: a decision of the guard
+// or a request the bridge refused. It never holds a call's arguments.
+type Entry struct {
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+	// Kind is "decision" or "refused" (by the bridge, before the guard).
+	Kind    string `json:"kind"`
+	Command string `json:"command"`
+	Window  string `json:"window,omitempty"`
+	Webview string `json:"webview,omitempty"`
+	// Origin is "local" or "remote: <url>" for decisions, the Origin
+	// header for refusals.
+	Origin  string `json:"origin"`
+	Allowed bool   `json:"allowed"`
+	// References name the capabilities and permissions behind the
+	// decision: "main-window: biometric:default → biometric:allow-authenticate".
+	References  []string     `json:"references,omitempty"`
+	Obligations []Obligation `json:"obligations,omitempty"`
+	// Explanation is why: Tauri's debug-build text for a denial, the
+	// granting entries for an allowed call, the bridge's text for a
+	// refusal.
+	Explanation string `json:"explanation"`
+	// Error is what stopped an otherwise allowed call (an obligation, the
+	// engine).
+	Error string `json:"error,omitempty"`
+	// Status is the HTTP status of a refusal.
+	Status int `json:"status,omitempty"`
+	// LatencyUS is the guard's time, in microseconds.
+	LatencyUS int64 `json:"latencyUs"`
+}
+
+// Obligation is an obligation of a decision and its outcome.
+type Obligation struct {
+	Type  string `json:"type"`
+	Met   bool   `json:"met"`
+	Error string `json:"error,omitempty"`
+}
+
+// feed keeps the latest entries and wakes the dashboards' event streams.
+type feed struct {
+	mu      sync.Mutex
+	max     int
+	seq     uint64
+	entries []Entry
+	changed chan struct{} // closed and replaced on every change
+	closed  bool
+}
+
+func newFeed(max int) *feed { return &feed{max: max, changed: make(chan struct{})} }
+
+func (f *feed) add(e Entry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	e.Seq = f.seq
+	f.entries = append(f.entries, e)
+	if len(f.entries) > f.max {
+		f.entries = append([]Entry(nil), f.entries[len(f.entries)-f.max:]...)
+	}
+	f.wake()
+}
+
+// touch wakes the streams without a new entry (the device changed).
+func (f *feed) touch() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.wake()
+}
+
+func (f *feed) wake() {
+	if f.closed {
+		return
+	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *feed) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.closed {
+		f.closed = true
+		close(f.changed)
+	}
+}
+
+// since returns the entries after seq, the channel that is closed on the
+// next change, and whether the feed is closed.
+func (f *feed) since(seq uint64) ([]Entry, <-chan struct{}, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Entry
+	for _, e := range f.entries {
+		if e.Seq > seq {
+			out = append(out, e)
+		}
+	}
+	return out, f.changed, f.closed
+}
+
+// rejected is the bridge's OnReject.
+func (f *feed) rejected(r ipc.Rejection) {
+	f.add(Entry{
+		Time: r.Time, Kind: "refused", Command: r.Command, Window: r.Window, Webview: r.Webview,
+		Origin: r.Origin, Explanation: r.Text, Status: r.Status,
+	})
+}
+
+// observe is the guard's observer: it turns a decision into an entry,
+// with the reference explanation of the ACL.
+func (s *Server) observe(ev ipc.DecisionEvent) {
+	e := Entry{
+		Time: ev.Time, Kind: "decision", Command: ev.Command, Window: ev.Window, Webview: ev.Webview,
+		Origin: ev.Origin.String(), Allowed: ev.Allowed, LatencyUS: ev.Latency.Microseconds(),
+	}
+	if ev.Err != nil {
+		e.Error = ev.Err.Error()
+	}
+	for _, o := range ev.Obligations {
+		ob := Obligation{Type: o.Obligation.Type, Met: o.Err == nil}
+		if o.Err != nil {
+			ob.Error = o.Err.Error()
+		}
+		e.Obligations = append(e.Obligations, ob)
+	}
+	d := s.cfg.Resolved.Decide(acl.Request{Command: ev.Command, Window: ev.Window, Webview: ev.Webview, Origin: ev.Origin})
+	refs := d.Matches
+	if !d.Allowed {
+		refs = d.DeniedBy
+	}
+	e.References = references(refs)
+	switch {
+	case d.Allowed:
+		e.Explanation = "allowed by " + joinRefs(e.References)
+	default:
+		e.Explanation = d.Message
+	}
+	if ev.Allowed != d.Allowed && ev.Err == nil {
+		// The engine and the reference disagree: say so rather than
+		// explain the wrong decision.
+		e.Explanation = "the engine decided allowed=" + boolText(ev.Allowed) + "; the reference decision says: " + d.Message
+	}
+	s.feed.add(e)
+}
+
+// references describes grants: "capability: permission as written" and,
+// when the permission was reached through a set, "→ the permission".
+func references(rs []*acl.ResolvedCommand) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		ref := r.Capability + ": " + r.PermissionRef()
+		if r.From != nil && r.Entry >= 0 && r.Entry < len(r.From.Permissions) {
+			if written := r.From.Permissions[r.Entry].Identifier.String(); written != r.PermissionRef() {
+				ref = r.Capability + ": " + written + " → " + r.PermissionRef()
+			}
+		}
+		if !seen[ref] {
+			seen[ref] = true
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+func joinRefs(refs []string) string {
+	if len(refs) == 0 {
+		return "(no reference)"
+	}
+	out := refs[0]
+	for _, r := range refs[1:] {
+		out += "; " + r
+	}
+	return out
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

@@ -1,0 +1,323 @@
+package demo
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/capguard/capguard/ipc"
+	"github.com/capguard/capguard/native/sim"
+)
+
+// dashboardHandler serves the dashboard, its API and the IPC bridge.
+func (s *Server) dashboardHandler() http.Handler {
+	mux := http.NewServeMux()
+	bridge := http.StripPrefix("/ipc", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.bridge.ServeHTTP(w, r)
+		if r.Method == http.MethodPost {
+			s.feed.touch() // the device may have been used
+		}
+	}))
+	mux.Handle("/ipc/", bridge)
+	mux.HandleFunc("GET /{$}", s.serveDashboard)
+	mux.HandleFunc("GET /static/{name}", func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, r.PathValue("name")) })
+	mux.HandleFunc("GET /api/state", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.state()) })
+	mux.HandleFunc("GET /api/events", s.serveEvents)
+	mux.HandleFunc("POST /api/device/next", s.control(s.deviceNext))
+	mux.HandleFunc("POST /api/device/unlock", s.control(s.unlock))
+	return mux
+}
+
+// windowHandler serves one window's page (or the untrusted page), its
+// scripts and the npm packages.
+func (s *Server) windowHandler(w Window) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(rw http.ResponseWriter, r *http.Request) { s.serveWindow(rw, r, w) })
+	mux.HandleFunc("GET /static/{name}", func(rw http.ResponseWriter, r *http.Request) { serveAsset(rw, r, r.PathValue("name")) })
+	mux.HandleFunc("GET /npm/{path...}", func(rw http.ResponseWriter, r *http.Request) { s.packages.serveModule(rw, r, r.PathValue("path")) })
+	return mux
+}
+
+func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request) {
+	frames := make([]string, 0, len(s.windows))
+	for _, win := range s.windows {
+		frames = append(frames, win.Origin)
+	}
+	securityHeaders(w)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-src "+strings.Join(frames, " ")+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := s.tmpl.ExecuteTemplate(w, "dashboard.html", struct {
+		Name     string
+		Windows  []Window
+		Packages Packages
+	}{s.cfg.Name, s.windows, s.packages}); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// importMap maps the packages' bare specifiers to the files the window
+// servers serve.
+const importMap = `{"imports":{` +
+	`"@tauri-apps/api/core":"/npm/@tauri-apps/api/core.js",` +
+	`"@tauri-apps/api/":"/npm/@tauri-apps/api/",` +
+	`"@tauri-apps/plugin-biometric":"/npm/@tauri-apps/plugin-biometric/dist-js/index.js"}}`
+
+func (s *Server) serveWindow(w http.ResponseWriter, r *http.Request, win Window) {
+	page, err := s.bridge.Bind(ipc.Binding{Window: win.Label, Origin: win.Origin})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	n := nonce()
+	securityHeaders(w)
+	w.Header().Set("Content-Security-Policy", fmt.Sprintf("default-src 'none'; script-src 'self' 'nonce-%s'; style-src 'self'; connect-src %s; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors %s 'self'", n, s.dash, s.dash))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	data := struct {
+		Window    Window
+		Name      string
+		Dashboard string
+		Nonce     string
+		Shim      template.JS
+		ImportMap template.HTML
+		Packages  Packages
+	}{win, s.cfg.Name, s.URL(), n, template.JS(page.Script), "", s.packages}
+	if s.packages.Installed {
+		// html/template does not know import maps (it would escape the
+		// JSON as HTML text): the element is written whole. The nonce is
+		// hex and the map a constant.
+		data.ImportMap = template.HTML(`<script type="importmap" nonce="` + n + `">` + importMap + `</script>`)
+	}
+	if err := s.tmpl.ExecuteTemplate(w, "window.html", data); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// state is everything the dashboard shows.
+type state struct {
+	Name      string    `json:"name"`
+	Target    string    `json:"target"`
+	Dashboard string    `json:"dashboard"`
+	IPC       string    `json:"ipc"`
+	Windows   []Window  `json:"windows"`
+	Packages  Packages  `json:"packages"`
+	Matrix    matrix    `json:"matrix"`
+	Entries   []Entry   `json:"entries"`
+	Device    deviceLog `json:"device"`
+	Outcomes  []string  `json:"outcomes"`
+}
+
+func (s *Server) state() state {
+	entries, _, _ := s.feed.since(0)
+	st := state{
+		Name: s.cfg.Name, Target: s.cfg.Resolved.Target.String(), Dashboard: s.URL(), IPC: s.dash + "/ipc/",
+		Windows: s.windows, Packages: s.packages, Matrix: s.matrix, Entries: entries, Device: s.deviceLog(),
+	}
+	if st.Entries == nil {
+		st.Entries = []Entry{}
+	}
+	for _, o := range sim.Outcomes() {
+		if o != sim.Hang {
+			st.Outcomes = append(st.Outcomes, string(o))
+		}
+	}
+	return st
+}
+
+// deviceLog is the simulated device as the dashboard shows it.
+type deviceLog struct {
+	// Pending is the number of scripted outcomes not yet used.
+	Pending int `json:"pending"`
+	// Status and Authenticate count the calls of each method.
+	Status       int `json:"status"`
+	Authenticate int `json:"authenticate"`
+	// LockedOut tells whether biometry is locked, worked out from the log
+	// with the simulator's rules (asking the device would add a status
+	// call to its log): LockoutAfter misses in a row, or a scripted
+	// lockout when LockoutFor is set, lock it for LockoutFor (or until
+	// unlocked); a match unlocks it.
+	LockedOut bool `json:"lockedOut"`
+	// Calls are the latest calls, newest last.
+	Calls []deviceCall `json:"calls"`
+}
+
+type deviceCall struct {
+	N       int       `json:"n"`
+	Time    time.Time `json:"time"`
+	Method  string    `json:"method"`
+	Attempt int       `json:"attempt,omitempty"`
+	Max     int       `json:"max,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Outcome string    `json:"outcome,omitempty"`
+	Code    string    `json:"code,omitempty"`
+	MS      int64     `json:"ms"`
+}
+
+const shownCalls = 40
+
+func (s *Server) deviceLog() deviceLog {
+	calls := s.device.Calls()
+	d := deviceLog{Pending: s.device.Pending(), Calls: []deviceCall{}}
+	s.mu.Lock()
+	unlocked := s.unlocked
+	s.mu.Unlock()
+	var lockedAt time.Time // zero: not locked
+	misses := 0
+	expire := func(now time.Time) {
+		if !lockedAt.IsZero() && s.devCfg.LockoutFor > 0 && !now.Before(lockedAt.Add(s.devCfg.LockoutFor)) {
+			lockedAt, misses = time.Time{}, 0
+		}
+	}
+	for i, c := range calls {
+		switch c.Method {
+		case sim.MethodStatus:
+			d.Status++
+		case sim.MethodAuthenticate:
+			d.Authenticate++
+			if c.Start.Before(unlocked) {
+				break // before the last unlock, which reset everything
+			}
+			expire(c.Start)
+			switch sim.Outcome(c.Outcome) {
+			case sim.Match:
+				lockedAt, misses = time.Time{}, 0
+			case sim.NoMatch:
+				misses++
+				if s.devCfg.LockoutAfter > 0 && misses >= s.devCfg.LockoutAfter && lockedAt.IsZero() {
+					lockedAt = c.End
+				}
+			case sim.Lockout:
+				if s.devCfg.LockoutFor > 0 {
+					lockedAt = c.End
+				}
+			}
+		}
+		if i < len(calls)-shownCalls {
+			continue
+		}
+		dc := deviceCall{N: i + 1, Time: c.Start, Method: string(c.Method), Outcome: string(c.Outcome), Code: string(c.Code), MS: c.End.Sub(c.Start).Milliseconds()}
+		if c.Method == sim.MethodAuthenticate {
+			dc.Attempt, dc.Max, dc.Reason = c.Prompt.Attempt, c.Prompt.MaxAttempts, c.Prompt.Reason
+		}
+		d.Calls = append(d.Calls, dc)
+	}
+	expire(time.Now())
+	d.LockedOut = !lockedAt.IsZero()
+	return d
+}
+
+func (s *Server) unlock(*http.Request) error {
+	s.device.Unlock()
+	s.mu.Lock()
+	s.unlocked = time.Now()
+	s.mu.Unlock()
+	return nil
+}
+
+// control wraps a device control: JSON requests of the dashboard only.
+// A cross-site page cannot send them: it would need a CORS preflight,
+// which is not answered, and its Origin header is not the dashboard's.
+func (s *Server) control(f func(*http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && o != s.dash {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "device controls are for the dashboard (" + s.dash + ") only"})
+			return
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "send Content-Type: application/json"})
+			return
+		}
+		if err := f(r); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		s.feed.touch()
+		writeJSON(w, http.StatusOK, s.deviceLog())
+	}
+}
+
+// deviceNext scripts outcomes: {"outcome": "user-cancel", "count": 1}.
+func (s *Server) deviceNext(r *http.Request) error {
+	var req struct {
+		Outcome string `json:"outcome"`
+		Count   int    `json:"count"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return fmt.Errorf("want {\"outcome\": \"match\", \"count\": 1}: %v", err)
+	}
+	o := sim.Outcome(req.Outcome)
+	if !o.Valid() || o == sim.Hang {
+		var names []string
+		for _, v := range sim.Outcomes() {
+			if v != sim.Hang {
+				names = append(names, string(v))
+			}
+		}
+		return fmt.Errorf("unknown outcome %q; outcomes are %s", req.Outcome, strings.Join(names, ", "))
+	}
+	if req.Count == 0 {
+		req.Count = 1
+	}
+	if req.Count < 1 || req.Count > 100 {
+		return fmt.Errorf("count must be from 1 to 100, not %d", req.Count)
+	}
+	for i := 0; i < req.Count; i++ {
+		s.device.Push(sim.Step{Outcome: o})
+	}
+	return nil
+}
+
+// serveEvents streams the feed as server-sent events: "entry" for every
+// new entry, "device" when the device may have changed.
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	// ?since=N: the page already has the entries up to N (from /api/state).
+	last, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
+	keepalive := time.NewTicker(20 * time.Second)
+	defer keepalive.Stop()
+	for {
+		entries, changed, closed := s.feed.since(last)
+		for _, e := range entries {
+			b, _ := json.Marshal(e)
+			fmt.Fprintf(w, "event: entry\ndata: %s\n\n", b)
+			last = e.Seq
+		}
+		b, _ := json.Marshal(s.deviceLog())
+		fmt.Fprintf(w, "event: device\ndata: %s\n\n", b)
+		fl.Flush()
+		if closed {
+			return
+		}
+		select {
+		case <-changed:
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

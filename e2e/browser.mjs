@@ -1,0 +1,166 @@
+// Drives Chromium through capguard's demo: the pages call the real
+// @tauri-apps/plugin-biometric and @tauri-apps/api, the dashboard scripts
+// the simulated device. The script records what every call returned and
+// what the dashboard showed; the Go test (e2e_test.go) checks it.
+//
+//   node browser.mjs --dashboard URL --out results.json --screenshot demo.png --profile DIR
+//
+// CHROMIUM names the browser (default /usr/bin/chromium). Exit status 0
+// when the run completed (whatever the calls returned), 1 otherwise.
+
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { chromium } from 'playwright-core'
+
+const { values: opts } = parseArgs({
+  options: {
+    dashboard: { type: 'string' },
+    out: { type: 'string' },
+    screenshot: { type: 'string' },
+    profile: { type: 'string' },
+    timeout: { type: 'string', default: '120000' }
+  }
+})
+for (const k of ['dashboard', 'out', 'screenshot', 'profile']) {
+  if (!opts[k]) {
+    console.error(`browser.mjs: --${k} is required`)
+    process.exit(2)
+  }
+}
+
+// The flags the project runs Chromium with: headless, no sandbox (CI runs
+// as root), and no background traffic (the machine has no network).
+const flags = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
+
+const results = { steps: [], console: [] }
+const step = (name, value) => {
+  results.steps.push({ name, value })
+  console.error(`browser.mjs: ${name}: ${JSON.stringify(value)}`)
+  return value
+}
+
+const deadline = setTimeout(() => {
+  console.error('browser.mjs: timed out')
+  process.exit(1)
+}, Number(opts.timeout))
+
+const context = await chromium.launchPersistentContext(opts.profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: flags,
+  viewport: { width: 1600, height: 1000 },
+  timeout: 60000
+})
+try {
+  const page = context.pages()[0] || (await context.newPage())
+  page.setDefaultTimeout(30000)
+  page.on('console', (m) => results.console.push(`${m.type()}: ${m.text()}`))
+  page.on('pageerror', (e) => results.console.push(`pageerror: ${e.message}`))
+
+  await page.goto(opts.dashboard)
+  await page.waitForSelector('body[data-ready="1"]')
+  const state = await page.evaluate(() => window.dashboard.state())
+  results.windows = state.windows
+
+  const frames = {}
+  for (const w of state.windows) {
+    const frame = page.frame({ name: w.name })
+    if (!frame) throw new Error(`no frame for ${w.name}`)
+    await frame.waitForSelector('body[data-ready="1"]')
+    frames[w.name] = frame
+  }
+  // A call through the page's own buttons' code path (window.demo), which
+  // uses the npm packages; the result is {ok, value} or {ok, error}.
+  const call = (name, method, ...args) => frames[name].evaluate(([m, a]) => window.demo[m](...a), [method, args])
+  const device = async () => (await page.evaluate(() => window.dashboard.state())).device
+  const dashboard = (method, ...args) => page.evaluate(([m, a]) => window.dashboard[m](...a), [method, args])
+
+  step('packages', Object.fromEntries(await Promise.all(
+    Object.keys(frames).map(async (n) => [n, await frames[n].evaluate(() => window.demo.packages)]))))
+  step('labels', Object.fromEntries(await Promise.all(
+    Object.keys(frames).map(async (n) => [n, await frames[n].evaluate(() => window.__TAURI_INTERNALS__.metadata.currentWindow.label)]))))
+  step('isTauri', await frames.main.evaluate(async () => (await import('@tauri-apps/api/core')).isTauri()))
+
+  // main: may check and authenticate.
+  step('main.checkStatus', await call('main', 'checkStatus'))
+  step('main.authenticate.match', await call('main', 'authenticate', 'Open your wallet'))
+  // The next touch is scripted with the button of main's card.
+  await page.click('[data-window="main"] .next button[data-outcome="user-cancel"]')
+  step('device.pending.after-click', (await device()).pending)
+  step('main.authenticate.cancel', await call('main', 'authenticate', 'Open your wallet'))
+  step('main.open_vault', await call('main', 'invoke', 'open_vault'))
+
+  // Five misses in a row lock biometry.
+  await dashboard('next', 'no-match', 5)
+  step('main.authenticate.nomatch-1', await call('main', 'authenticate', 'Open your wallet', { maxAttemps: 3 }))
+  step('main.authenticate.nomatch-2', await call('main', 'authenticate', 'Open your wallet', { maxAttemps: 3 }))
+  step('main.checkStatus.locked', await call('main', 'checkStatus'))
+  step('main.authenticate.locked', await call('main', 'authenticate', 'Open your wallet'))
+  await dashboard('unlock')
+  step('main.checkStatus.unlocked', await call('main', 'checkStatus'))
+
+  // settings: may check, may not authenticate; the device is not asked.
+  step('settings.checkStatus', await call('settings', 'checkStatus'))
+  let before = (await device()).authenticate
+  step('settings.authenticate', await call('settings', 'authenticate', 'Open your wallet'))
+  step('settings.open_vault', await call('settings', 'invoke', 'open_vault'))
+  step('settings.device-attempts', (await device()).authenticate - before)
+
+  // The untrusted page, in window main but from a remote origin: nothing.
+  before = (await device()).authenticate
+  step('untrusted.checkStatus', await call('untrusted', 'checkStatus'))
+  step('untrusted.authenticate', await call('untrusted', 'authenticate', 'Open your wallet'))
+  step('untrusted.open_vault', await call('untrusted', 'invoke', 'open_vault'))
+  step('untrusted.device-attempts', (await device()).authenticate - before)
+
+  // Spoofing from the settings page: claiming main's label in headers,
+  // presenting main's token (read here from main's page, which the
+  // settings page itself cannot read), a forged token, a wrong invoke key.
+  const mainHTML = await frames.main.content()
+  const mainToken = (mainHTML.match(/"token":"([0-9a-f]+)"/) || [])[1]
+  step('spoof.main-token-found', Boolean(mainToken))
+  before = (await device()).authenticate
+  const auth = ['plugin:biometric|authenticate', { reason: 'Open your wallet' }]
+  step('spoof.label-headers', await call('settings', 'invoke', ...auth, {
+    headers: { 'Capguard-Window': 'main', 'Capguard-Webview': 'main', 'Tauri-Window-Label': 'main' }
+  }))
+  step('spoof.main-token', await call('settings', 'invoke', ...auth, { headers: { 'Capguard-Webview-Token': mainToken } }))
+  step('spoof.forged-token', await call('settings', 'invoke', ...auth, { headers: { 'Capguard-Webview-Token': '0'.repeat(32) } }))
+  step('spoof.invoke-key', await call('settings', 'invoke', ...auth, { headers: { 'Tauri-Invoke-Key': 'f'.repeat(32) } }))
+  step('spoof.untrusted-main-token', await call('untrusted', 'invoke', ...auth, { headers: { 'Capguard-Webview-Token': mainToken } }))
+  step('spoof.device-attempts', (await device()).authenticate - before)
+
+  // The settings page cannot read main's page either (another origin).
+  step('settings.read-main', await frames.settings.evaluate(async (url) => {
+    try {
+      const r = await fetch(url)
+      return { ok: true, status: r.status, text: (await r.text()).slice(0, 40) }
+    } catch (e) {
+      return { ok: false, error: String(e) }
+    }
+  }, state.windows.find((w) => w.name === 'main').url))
+
+  // The dashboard after all this: the matrix and the feed as shown.
+  await page.waitForFunction(() => document.querySelectorAll('#feed tr').length >= 20)
+  step('matrix.cells', await page.$$eval('#matrix tbody tr', (rows) => rows.map((r) => ({
+    page: r.dataset.page,
+    cells: Array.from(r.querySelectorAll('td[data-command]')).map((td) => [td.dataset.command, td.classList.contains('yes')])
+  }))))
+  results.final = await page.evaluate(() => window.dashboard.state())
+  results.feedRows = await page.$$eval('#feed tr', (rows) => rows.map((r) => r.innerText))
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await page.screenshot({ path: opts.screenshot, fullPage: true })
+  step('screenshot', opts.screenshot)
+} finally {
+  clearTimeout(deadline)
+  writeFileSync(opts.out, JSON.stringify(results, null, 2))
+  await context.close()
+}

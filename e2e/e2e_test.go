@@ -1,0 +1,432 @@
+package e2e_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestBrowser runs `capguard demo` and drives Chromium through its pages
+// (browser.mjs), then checks what the real npm packages got back.
+func TestBrowser(t *testing.T) {
+	if os.Getenv("CAPGUARD_E2E") == "off" {
+		t.Skip("CAPGUARD_E2E=off: the browser test did not run")
+	}
+	env := requirements(t)
+	bin := buildCapguard(t)
+	url := startDemo(t, bin, env.nodeModules)
+	artifacts := artifactDir(t)
+	res := runBrowser(t, env, url, artifacts)
+
+	steps := map[string]json.RawMessage{}
+	for _, s := range res.Steps {
+		steps[s.Name] = s.Value
+	}
+	for _, tc := range []struct {
+		step  string
+		check check
+	}{
+		{"packages", exact(`{"main":true,"settings":true,"untrusted":true}`)},
+		{"labels", exact(`{"main":"main","settings":"settings","untrusted":"main"}`)},
+		{"isTauri", exact(`true`)},
+
+		{"main.checkStatus", exact(`{"ok":true,"value":{"isAvailable":true,"biometryType":1}}`)},
+		{"main.authenticate.match", exact(`{"ok":true}`)},
+		{"device.pending.after-click", exact(`1`)},
+		{"main.authenticate.cancel", code("userCancel")},
+		{"main.open_vault", exact(`{"ok":true,"value":{"opened":true,"window":"main"}}`)},
+		{"main.authenticate.nomatch-1", code("authenticationFailed")},
+		{"main.authenticate.nomatch-2", code("biometryLockout")},
+		{"main.checkStatus.locked", exact(`{"ok":true,"value":{"isAvailable":false,"biometryType":1,"error":"Biometry is locked out.","errorCode":"biometryLockout"}}`)},
+		{"main.authenticate.locked", code("biometryLockout")},
+		{"main.checkStatus.unlocked", exact(`{"ok":true,"value":{"isAvailable":true,"biometryType":1}}`)},
+
+		{"settings.checkStatus", exact(`{"ok":true,"value":{"isAvailable":true,"biometryType":1}}`)},
+		{"settings.authenticate", exact(`{"ok":false,"error":"Command plugin:biometric|authenticate not allowed by ACL"}`)},
+		{"settings.open_vault", exact(`{"ok":false,"error":"Command open_vault not allowed by ACL"}`)},
+		{"settings.device-attempts", exact(`0`)},
+
+		{"untrusted.checkStatus", exact(`{"ok":false,"error":"Command plugin:biometric|status not allowed by ACL"}`)},
+		{"untrusted.authenticate", exact(`{"ok":false,"error":"Command plugin:biometric|authenticate not allowed by ACL"}`)},
+		{"untrusted.open_vault", exact(`{"ok":false,"error":"Command open_vault not allowed by ACL"}`)},
+		{"untrusted.device-attempts", exact(`0`)},
+
+		{"spoof.main-token-found", exact(`true`)},
+		{"spoof.label-headers", exact(`{"ok":false,"error":"Command plugin:biometric|authenticate not allowed by ACL"}`)},
+		{"spoof.main-token", refusal("failed to acquire webview reference: the Capguard-Webview-Token belongs to a page of another origin")},
+		{"spoof.forged-token", refusal("failed to acquire webview reference: unknown Capguard-Webview-Token")},
+		{"spoof.invoke-key", refusal("invalid Tauri-Invoke-Key: the page was not set up by this bridge")},
+		{"spoof.untrusted-main-token", refusal("failed to acquire webview reference: the Capguard-Webview-Token belongs to a page of another origin")},
+		{"spoof.device-attempts", exact(`0`)},
+		{"settings.read-main", exact(`{"ok":false,"error":"TypeError: Failed to fetch"}`)},
+
+		{"matrix.cells", exact(`[
+			{"page":"main","cells":[["plugin:biometric|authenticate",true],["plugin:biometric|status",true],["open_vault",true]]},
+			{"page":"settings","cells":[["plugin:biometric|authenticate",false],["plugin:biometric|status",true],["open_vault",false]]},
+			{"page":"untrusted","cells":[["plugin:biometric|authenticate",false],["plugin:biometric|status",false],["open_vault",false]]}]`)},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			got, ok := steps[tc.step]
+			if !ok {
+				t.Fatalf("browser.mjs did not record %q", tc.step)
+			}
+			if err := tc.check(got); err != nil {
+				t.Errorf("%s: %v", got, err)
+			}
+		})
+	}
+
+	t.Run("device log", func(t *testing.T) {
+		// Match, cancel, 3 misses, 2 misses and a refused attempt: 8
+		// attempts reached the device; the locked call was answered from
+		// the status, and no settings or untrusted call got there.
+		if got := res.Final.Device.Authenticate; got != 8 {
+			t.Errorf("the device saw %d authentication attempts, want 8", got)
+		}
+		for _, c := range res.Final.Device.Calls {
+			if c.Method == "authenticate" && c.Reason != "Open your wallet" {
+				t.Errorf("an attempt with reason %q", c.Reason)
+			}
+		}
+	})
+	t.Run("decision feed", func(t *testing.T) {
+		var refused, settingsAuth int
+		for _, e := range res.Final.Entries {
+			switch {
+			case e.Kind == "refused":
+				refused++
+				if e.Status != 403 || e.Allowed {
+					t.Errorf("refusal %+v, want 403", e)
+				}
+			case e.Kind != "decision":
+				t.Errorf("entry of kind %q", e.Kind)
+			case e.Allowed && (e.Origin != "local" || e.Window != "main" && e.Command != "plugin:biometric|status"):
+				t.Errorf("allowed: %+v", e)
+			case e.Command == "plugin:biometric|authenticate" && e.Window == "settings":
+				settingsAuth++
+				if !strings.Contains(e.Explanation, `not allowed on window "settings"`) {
+					t.Errorf("explanation %q", e.Explanation)
+				}
+			}
+			if e.Kind == "decision" && e.Allowed && len(e.References) == 0 {
+				t.Errorf("an allowed decision without references: %+v", e)
+			}
+		}
+		// The spoofs with a token of another page, a forged token, a wrong
+		// key; the label headers were decided as settings.
+		if refused != 4 || settingsAuth != 2 {
+			t.Errorf("%d refusals and %d settings authenticate decisions, want 4 and 2", refused, settingsAuth)
+		}
+		if len(res.FeedRows) < len(res.Final.Entries) {
+			t.Errorf("the page shows %d feed rows for %d entries", len(res.FeedRows), len(res.Final.Entries))
+		}
+	})
+	t.Run("console", func(t *testing.T) {
+		// The settings page's attempt to read main's page is blocked by
+		// the pages' Content-Security-Policy (and the same-origin policy
+		// behind it), and the bridge answers the four spoofs with 403:
+		// those messages are expected, no other error is.
+		mainURL := ""
+		for _, w := range res.Windows {
+			if w.Name == "main" {
+				mainURL = w.URL
+			}
+		}
+		blocked, forbidden := 0, 0
+		for _, line := range res.Console {
+			switch {
+			case mainURL != "" && strings.Contains(line, mainURL) && strings.Contains(line, "Content Security Policy"):
+				blocked++
+			case line == "error: Failed to load resource: the server responded with a status of 403 (Forbidden)":
+				forbidden++
+			case strings.HasPrefix(line, "pageerror") || strings.HasPrefix(line, "error") || strings.Contains(line, "Content Security Policy"):
+				t.Errorf("browser console: %s", line)
+			}
+		}
+		if blocked == 0 || forbidden != 4 {
+			t.Errorf("%d console messages about the blocked read of %s, %d about refused calls; want some and 4", blocked, mainURL, forbidden)
+		}
+	})
+	t.Run("screenshot", func(t *testing.T) {
+		path := filepath.Join(artifacts, "demo.png")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) || len(data) < 20_000 {
+			t.Fatalf("%s is not a screenshot (%d bytes)", path, len(data))
+		}
+		t.Logf("screenshot of the demo page: %s", path)
+		fmt.Printf("e2e: screenshot of the demo page: %s\n", path)
+	})
+}
+
+// check judges one recorded value.
+type check func(json.RawMessage) error
+
+// exact wants the value to equal want (as JSON).
+func exact(want string) check {
+	return func(got json.RawMessage) error {
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(want), &w); err != nil {
+			return fmt.Errorf("bad expectation: %v", err)
+		}
+		if !reflect.DeepEqual(g, w) {
+			return fmt.Errorf("want %s", strings.Join(strings.Fields(want), " "))
+		}
+		return nil
+	}
+}
+
+// code wants a rejection with the plugin's {message, code} object.
+func code(want string) check {
+	return func(got json.RawMessage) error {
+		var v struct {
+			OK    bool `json:"ok"`
+			Error struct {
+				Message string `json:"message"`
+				Code    string `json:"code"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(got, &v); err != nil {
+			return fmt.Errorf("want a rejection with code %s: %v", want, err)
+		}
+		if v.OK || v.Error.Code != want || v.Error.Message == "" {
+			return fmt.Errorf("want a rejection with code %s and a message", want)
+		}
+		return nil
+	}
+}
+
+// refusal wants a rejection with the bridge's text.
+func refusal(want string) check {
+	return exact(fmt.Sprintf(`{"ok":false,"error":%q}`, want))
+}
+
+// results is what browser.mjs writes.
+type results struct {
+	Steps []struct {
+		Name  string          `json:"name"`
+		Value json.RawMessage `json:"value"`
+	} `json:"steps"`
+	Console []string `json:"console"`
+	Windows []struct {
+		Name string `json:"name"`
+		URL  string `json:"url"`
+	} `json:"windows"`
+	FeedRows []string `json:"feedRows"`
+	Final    struct {
+		Entries []struct {
+			Kind        string   `json:"kind"`
+			Command     string   `json:"command"`
+			Window      string   `json:"window"`
+			Origin      string   `json:"origin"`
+			Allowed     bool     `json:"allowed"`
+			Status      int      `json:"status"`
+			References  []string `json:"references"`
+			Explanation string   `json:"explanation"`
+		} `json:"entries"`
+		Device struct {
+			Authenticate int `json:"authenticate"`
+			Calls        []struct {
+				Method string `json:"method"`
+				Reason string `json:"reason"`
+			} `json:"calls"`
+		} `json:"device"`
+	} `json:"final"`
+}
+
+type environment struct {
+	chromium, node, nodeModules string
+}
+
+const install = "run ./scripts/install-e2e.sh (as root it installs Debian's chromium; it runs npm ci in e2e/), or set CAPGUARD_E2E=off to skip the browser test"
+
+// requirements finds Chromium, Node.js and the npm packages, or fails the
+// test saying how to install them.
+func requirements(t *testing.T) environment {
+	t.Helper()
+	env := environment{chromium: os.Getenv("CHROMIUM")}
+	if env.chromium == "" {
+		env.chromium = "/usr/bin/chromium"
+	}
+	if st, err := os.Stat(env.chromium); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		t.Fatalf("Chromium is not installed at %s (set CHROMIUM to use another): %s", env.chromium, install)
+	}
+	var err error
+	if env.node, err = exec.LookPath("node"); err != nil {
+		t.Fatalf("Node.js (node) is not on PATH: %s", install)
+	}
+	dir, err := filepath.Abs("node_modules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.nodeModules = dir
+	var pkg struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	data, err := os.ReadFile("package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &pkg); err != nil {
+		t.Fatalf("e2e/package.json: %v", err)
+	}
+	if len(pkg.Dependencies) != 3 {
+		t.Fatalf("e2e/package.json pins %d packages, want 3", len(pkg.Dependencies))
+	}
+	for name, version := range pkg.Dependencies {
+		data, err := os.ReadFile(filepath.Join(dir, name, "package.json"))
+		if err != nil {
+			t.Fatalf("the npm package %s is not installed in e2e/node_modules: %s", name, install)
+		}
+		var installed struct {
+			Version string `json:"version"`
+		}
+		if err := json.Unmarshal(data, &installed); err != nil || installed.Version != version {
+			t.Fatalf("e2e/node_modules has %s %q, but package.json pins %q (stale): %s", name, installed.Version, version, install)
+		}
+	}
+	return env
+}
+
+// buildCapguard builds the command line tool into the test's temp dir.
+func buildCapguard(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "capguard")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/capguard")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ../cmd/capguard: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startDemo runs `capguard demo` on free loopback ports and returns the
+// dashboard's URL. The demo is stopped with Ctrl-C (SIGINT) at the end
+// of the test, and must then exit 0.
+func startDemo(t *testing.T, bin, nodeModules string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "demo", "--listen", "127.0.0.1:0", "--node-modules", nodeModules)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("capguard demo did not exit cleanly on Ctrl-C: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("capguard demo did not stop within 10s of Ctrl-C")
+		}
+	})
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		done <- cmd.Wait()
+	}()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("capguard demo ended before it served:\n%s", stderr.String())
+			}
+			if url, ok := strings.CutPrefix(line, "capguard demo: "); ok {
+				go func() { // keep draining
+					for range lines {
+					}
+				}()
+				return url
+			}
+		case <-timeout:
+			t.Fatalf("capguard demo did not print its URL within 30s:\n%s", stderr.String())
+		}
+	}
+}
+
+// artifactDir is where the screenshot and the browser's results are kept:
+// $CAPGUARD_E2E_ARTIFACTS, or a new temporary directory that outlives the
+// test (so that the printed path can be opened).
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("CAPGUARD_E2E_ARTIFACTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	dir, err := os.MkdirTemp("", "capguard-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runBrowser runs browser.mjs against the dashboard and reads its results.
+func runBrowser(t *testing.T, env environment, url, artifacts string) *results {
+	t.Helper()
+	out := filepath.Join(artifacts, "results.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, env.node, "browser.mjs",
+		"--dashboard", url,
+		"--out", out,
+		"--screenshot", filepath.Join(artifacts, "demo.png"),
+		"--profile", filepath.Join(t.TempDir(), "chromium-profile"))
+	cmd.Env = append(os.Environ(), "CHROMIUM="+env.chromium)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGKILL) }
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	err := cmd.Run()
+	t.Logf("browser.mjs:\n%s", log.String())
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) || ctx.Err() != nil {
+			t.Fatalf("browser.mjs failed (%v); its log is above, its results in %s", err, out)
+		}
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var res results
+	data, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	return &res
+}

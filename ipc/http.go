@@ -1,0 +1,553 @@
+package ipc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/capguard/capguard/acl"
+)
+
+// The headers of Tauri's IPC custom protocol, and capguard's page token.
+const (
+	HeaderCallback  = "Tauri-Callback"
+	HeaderError     = "Tauri-Error"
+	HeaderInvokeKey = "Tauri-Invoke-Key"
+	HeaderResponse  = "Tauri-Response"
+	// HeaderToken carries the token of the page that makes the call (see
+	// Bridge.Bind): the bridge's only source of the caller's labels.
+	HeaderToken = "Capguard-Webview-Token"
+)
+
+// Defaults of BridgeConfig.
+const (
+	DefaultMaxBody  = 16 << 20
+	DefaultMaxPages = 4096
+)
+
+// MaxCommandLen bounds the command named in a request path, in bytes.
+const MaxCommandLen = 1024
+
+//go:embed tauri-internals.js
+var internalsScript string
+
+// BridgeConfig configures a Bridge.
+type BridgeConfig struct {
+	// URL is where pages reach the bridge's handler, as they see it, for
+	// example "http://127.0.0.1:1430/ipc/": a page calls a command by
+	// posting to URL + the percent-encoded command name. Required: an
+	// absolute http or https URL whose path ends with "/".
+	URL string
+	// LocalOrigins are the origins whose pages are the app's own content
+	// (scheme://host[:port], as browsers send them in the Origin header):
+	// their calls are decided as local. A call from any other origin is
+	// remote, decided with its origin's URL against the capabilities'
+	// remote URL patterns. Nil means Tauri's own: tauri://localhost,
+	// http://tauri.localhost and https://tauri.localhost.
+	LocalOrigins []string
+	// AllowNonLoopback lets clients that are not on the loopback interface
+	// call. By default the bridge refuses them (403): it serves the
+	// webviews of its own machine.
+	AllowNonLoopback bool
+	// MaxBody bounds a call's body in bytes (0: DefaultMaxBody).
+	MaxBody int64
+	// MaxPages bounds the number of page bindings kept; binding one more
+	// forgets the oldest (0: DefaultMaxPages).
+	MaxPages int
+	// CallTimeout, when positive, ends each call's context after that
+	// long. A call also ends when its page goes away (the request's
+	// context).
+	CallTimeout time.Duration
+	// OnReject, when set, is told about every request the bridge refuses
+	// before the guard sees it: not from loopback, malformed, a wrong
+	// invoke key, a missing or unknown page token, a token presented by a
+	// page of another origin. It runs on the request's goroutine and may
+	// be called concurrently. (Decisions of the guard are reported by
+	// WithObserver.)
+	OnReject func(Rejection)
+}
+
+// Rejection is a request the bridge refused before the guard saw it.
+type Rejection struct {
+	Time time.Time
+	// Command is the command the request named ("" when it could not be
+	// read).
+	Command string
+	// Origin is the request's Origin header, as sent.
+	Origin string
+	// Window and Webview are the labels of the page whose token the
+	// request presented, when the token was known.
+	Window, Webview string
+	// Status and Text are the HTTP status and the text/plain body sent.
+	Status int
+	Text   string
+}
+
+// Binding is what the host knows about a page it loads: the window and
+// webview it runs in, and its origin.
+type Binding struct {
+	// Window is the window's label. Labels are ASCII letters, digits and
+	// "-", "/", ":", "_", at most MaxNameLen bytes, as Tauri requires.
+	Window string
+	// Webview is the webview's label; empty stands for the window's own
+	// webview (the window label).
+	Webview string
+	// Origin is the page's origin (scheme://host[:port]); the page's token
+	// is accepted only in requests whose Origin header names it, so a
+	// token that leaks to another site is of no use there.
+	Origin string
+}
+
+// Page is a page load the bridge knows.
+type Page struct {
+	// Token identifies the page's binding in its calls (HeaderToken).
+	Token string
+	// Script sets up window.__TAURI_INTERNALS__ for the page, so that
+	// @tauri-apps/api's invoke() reaches the bridge. Run it inline (in a
+	// <script> element of the page itself) before any other script, and
+	// never serve it at a URL of its own: it holds the run's invoke key
+	// and the page's token, and any site may load a script URL. It is safe
+	// to place inside a <script> element: "<", ">" and "&" are escaped.
+	Script string
+}
+
+// Bridge serves a Guarded over HTTP in the shape of Tauri's IPC custom
+// protocol, so that the unmodified JavaScript of @tauri-apps/api and of
+// Tauri plugins works against capguard in a browser or a webview.
+//
+// A call is POST /<percent-encoded command> (relative to the bridge's
+// mount point) with the arguments as a JSON body (or bytes as
+// application/octet-stream) and Tauri's headers (Tauri-Callback,
+// Tauri-Error, Tauri-Invoke-Key, Origin), plus the page's token
+// (HeaderToken). The answer is Tauri's: status 200, "Tauri-Response: ok"
+// and the JSON result, or "Tauri-Response: error" and the JSON value the
+// promise rejects with (RejectValue); Tauri's CORS headers on every
+// answer. A request the bridge cannot accept gets a text/plain 4xx with
+// Tauri's text where Tauri has one.
+//
+// The caller's labels never come from the request: the host binds every
+// page load to its window and webview (Bind) and gives the page a token,
+// which the bridge maps back to the labels. The invoke key is random per
+// bridge. The Origin header decides whether a call is local (one of
+// BridgeConfig.LocalOrigins) or remote. A Bridge is safe for concurrent
+// use.
+type Bridge struct {
+	g        *Guarded
+	cfg      BridgeConfig
+	key      string
+	local    map[string]bool
+	maxBody  int64
+	maxPages int
+
+	mu    sync.Mutex
+	pages map[string]pageBinding
+	order []string // tokens, oldest first (may hold unbound tokens)
+}
+
+type pageBinding struct {
+	window, webview, origin string
+}
+
+// NewBridge returns a bridge that serves g. It fails when the
+// configuration is unusable: no Guarded, a URL that is not absolute http(s)
+// ending in "/", a local origin that is not an origin.
+func NewBridge(g *Guarded, cfg BridgeConfig) (*Bridge, error) {
+	if g == nil {
+		return nil, errors.New("ipc: NewBridge: nil Guarded (guard a router with Router.Guard)")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(u.Path, "/") || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("ipc: NewBridge: URL %q: want an absolute http(s) URL whose path ends with \"/\", such as \"http://127.0.0.1:1430/ipc/\"", cfg.URL)
+	}
+	locals := cfg.LocalOrigins
+	if locals == nil {
+		locals = []string{"tauri://localhost", "http://tauri.localhost", "https://tauri.localhost"}
+	}
+	b := &Bridge{g: g, cfg: cfg, local: map[string]bool{}, pages: map[string]pageBinding{}, maxBody: cfg.MaxBody, maxPages: cfg.MaxPages}
+	for _, o := range locals {
+		n, err := normalizeOrigin(o)
+		if err != nil {
+			return nil, fmt.Errorf("ipc: NewBridge: local origin %q: %v", o, err)
+		}
+		b.local[n] = true
+	}
+	if b.maxBody <= 0 {
+		b.maxBody = DefaultMaxBody
+	}
+	if b.maxPages <= 0 {
+		b.maxPages = DefaultMaxPages
+	}
+	if b.key, err = randomToken(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func randomToken() (string, error) {
+	var buf [16]byte
+	if _, err := rand.Read(buf[:]); err != nil {
+		return "", fmt.Errorf("ipc: no randomness for a token: %w", err)
+	}
+	return hex.EncodeToString(buf[:]), nil
+}
+
+// Bind registers a page load and returns its token and the script that
+// sets the page up. Call it each time the host serves the page: every load
+// gets its own token. It fails on an invalid label or origin.
+func (b *Bridge) Bind(p Binding) (Page, error) {
+	if p.Webview == "" {
+		p.Webview = p.Window
+	}
+	if err := checkLabel("window", p.Window); err != nil {
+		return Page{}, err
+	}
+	if err := checkLabel("webview", p.Webview); err != nil {
+		return Page{}, err
+	}
+	origin, err := normalizeOrigin(p.Origin)
+	if err != nil {
+		return Page{}, fmt.Errorf("ipc: Bind: origin %q: %v", p.Origin, err)
+	}
+	token, err := randomToken()
+	if err != nil {
+		return Page{}, err
+	}
+	cfg, err := json.Marshal(struct {
+		InvokeKey   string `json:"invokeKey"`
+		Token       string `json:"token"`
+		TokenHeader string `json:"tokenHeader"`
+		URL         string `json:"url"`
+		Window      string `json:"window"`
+		Webview     string `json:"webview"`
+	}{b.key, token, HeaderToken, b.cfg.URL, p.Window, p.Webview})
+	if err != nil {
+		return Page{}, err
+	}
+	b.mu.Lock()
+	b.pages[token] = pageBinding{window: p.Window, webview: p.Webview, origin: origin}
+	b.order = append(b.order, token)
+	for len(b.pages) > b.maxPages {
+		delete(b.pages, b.order[0])
+		b.order = b.order[1:]
+	}
+	if len(b.order) > 2*b.maxPages { // drop tokens Unbind already removed
+		kept := make([]string, 0, len(b.pages))
+		for _, t := range b.order {
+			if _, ok := b.pages[t]; ok {
+				kept = append(kept, t)
+			}
+		}
+		b.order = kept
+	}
+	b.mu.Unlock()
+	return Page{Token: token, Script: strings.Replace(internalsScript, "__CAPGUARD_CONFIG__", string(cfg), 1)}, nil
+}
+
+// Unbind forgets a page's token (the page was closed): its calls are
+// refused from then on.
+func (b *Bridge) Unbind(token string) {
+	b.mu.Lock()
+	delete(b.pages, token)
+	b.mu.Unlock()
+}
+
+// checkLabel applies Tauri's label rule, restricted to ASCII.
+func checkLabel(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("ipc: Bind: the %s label is empty", what)
+	}
+	if len(s) > MaxNameLen {
+		return fmt.Errorf("ipc: Bind: the %s label is %d bytes long, more than %d", what, len(s), MaxNameLen)
+	}
+	for i, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '/' || c == ':' || c == '_') {
+			return fmt.Errorf("ipc: Bind: %s label %q has %q at byte %d; labels are ASCII letters, digits, '-', '/', ':' and '_'", what, s, c, i)
+		}
+	}
+	return nil
+}
+
+// normalizeOrigin reads an origin as browsers send it, lower-cases scheme
+// and host and drops the scheme's default port.
+func normalizeOrigin(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", errors.New("not a URL")
+	}
+	if u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+		return "", errors.New("want scheme://host[:port]")
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return "", errors.New("an origin has no user, path, query or fragment")
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+			host = h
+			if strings.Contains(h, ":") {
+				host = "[" + h + "]"
+			}
+		}
+	}
+	return scheme + "://" + host, nil
+}
+
+// httpError is a refusal with its status and text.
+type httpError struct {
+	status int
+	text   string
+}
+
+// request is a call as read from HTTP, before the token check.
+type request struct {
+	command  string
+	origin   string // normalized
+	key      string
+	token    string
+	callback uint32
+	errorCB  uint32
+	bytes    bool // an application/octet-stream body
+	args     json.RawMessage
+	raw      []byte
+}
+
+// parseRequest reads the path and headers of a POST request as Tauri's
+// parse_invoke_request does, in the same order and with the same texts,
+// but with 4xx statuses: the request, not the bridge, is at fault. On
+// failure the returned request holds what was read so far (the command,
+// for reports). The body is read later, by readBody, once the caller is
+// known.
+func (b *Bridge) parseRequest(r *http.Request) (out *request, _ *httpError) {
+	bad := func(text string) *httpError { return &httpError{http.StatusBadRequest, text} }
+	out = &request{}
+	// net/http has decoded the path already (and refused a malformed one).
+	cmd, ok := strings.CutPrefix(r.URL.Path, "/")
+	switch {
+	case !ok:
+		return out, bad("the request path must be /<command>")
+	case cmd == "":
+		return out, bad("missing command: post to /<percent-encoded command>")
+	case len(cmd) > MaxCommandLen:
+		return out, bad(fmt.Sprintf("the command is %d bytes long, more than %d", len(cmd), MaxCommandLen))
+	}
+	out.command = strings.ToValidUTF8(cmd, "\uFFFD")
+
+	contentType := "application/octet-stream"
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil {
+			return out, bad("unknown content type")
+		}
+		contentType = mt
+	}
+	if contentType != "application/json" && contentType != "application/octet-stream" {
+		return out, &httpError{http.StatusUnsupportedMediaType, "content type " + contentType + " is not implemented"}
+	}
+	if len(r.Header.Values(HeaderInvokeKey)) == 0 {
+		return out, bad("missing Tauri-Invoke-Key header")
+	}
+	out.key = r.Header.Get(HeaderInvokeKey)
+	if len(r.Header.Values("Origin")) == 0 {
+		return out, bad("missing Origin header")
+	}
+	var err error
+	if out.origin, err = normalizeOrigin(r.Header.Get("Origin")); err != nil {
+		return out, bad("Origin header is not a valid URL")
+	}
+	for _, h := range []struct {
+		name, what string
+		dst        *uint32
+	}{{HeaderCallback, "callback", &out.callback}, {HeaderError, "error", &out.errorCB}} {
+		if len(r.Header.Values(h.name)) == 0 {
+			return out, bad("missing " + h.name + " header")
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(r.Header.Get(h.name)), 10, 32)
+		if err != nil {
+			return out, bad("Tauri " + h.what + " header value must be a numeric string")
+		}
+		*h.dst = uint32(n)
+	}
+	out.token = r.Header.Get(HeaderToken)
+	out.bytes = contentType == "application/octet-stream"
+	return out, nil
+}
+
+// readBody reads the arguments: bytes as they are, JSON checked (empty
+// is {}).
+func (b *Bridge) readBody(r *http.Request, out *request) *httpError {
+	bad := func(text string) *httpError { return &httpError{http.StatusBadRequest, text} }
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, b.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", b.maxBody)}
+		}
+		return bad("reading the request body: " + err.Error())
+	}
+	switch {
+	case out.bytes:
+		out.raw = body
+	case len(body) == 0:
+		out.args = json.RawMessage("{}")
+	default:
+		if err := checkJSON(body); err != nil {
+			return bad(err.Error())
+		}
+		out.args = body
+	}
+	return nil
+}
+
+// checkJSON tells whether body is one JSON value, and where it is not, in
+// serde_json's words ("... at line L column C").
+func checkJSON(body []byte) error {
+	if json.Valid(body) {
+		return nil
+	}
+	var v any
+	err := json.Unmarshal(body, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		off := int(se.Offset)
+		if off > len(body) {
+			off = len(body)
+		}
+		line := 1 + strings.Count(string(body[:off]), "\n")
+		col := off - strings.LastIndex(string(body[:off]), "\n") - 1
+		return fmt.Errorf("the body is not valid JSON: %s at line %d column %d", se.Error(), line, col)
+	}
+	if err == nil {
+		err = errors.New("invalid JSON")
+	}
+	return err
+}
+
+// ServeHTTP answers one request: an IPC call (POST), a CORS preflight
+// (OPTIONS), or a refusal.
+func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", HeaderResponse)
+	if !b.cfg.AllowNonLoopback && !isLoopback(r.RemoteAddr) {
+		b.refuse(w, r, "", nil, &httpError{http.StatusForbidden, "the IPC bridge only answers clients on this machine (loopback)"})
+		return
+	}
+	switch r.Method {
+	case http.MethodOptions:
+		h.Set("Access-Control-Allow-Headers", "*")
+		w.WriteHeader(http.StatusOK)
+		return
+	case http.MethodPost:
+	default:
+		h.Set("Allow", "POST, OPTIONS")
+		b.refuse(w, r, "", nil, &httpError{http.StatusMethodNotAllowed, "only POST and OPTIONS are allowed"})
+		return
+	}
+	req, herr := b.parseRequest(r)
+	if herr != nil {
+		b.refuse(w, r, req.command, nil, herr)
+		return
+	}
+	// The invoke key: a page that was not set up by this run's host.
+	// Key and token are checked before the body is read, so that a
+	// stranger cannot make the bridge read a large body.
+	// (Tauri drops such a call without answering; capguard answers, so
+	// that the promise does not hang.)
+	if subtle.ConstantTimeCompare([]byte(req.key), []byte(b.key)) != 1 {
+		b.refuse(w, r, req.command, nil, &httpError{http.StatusForbidden, "invalid Tauri-Invoke-Key: the page was not set up by this bridge"})
+		return
+	}
+	if req.token == "" {
+		b.refuse(w, r, req.command, nil, &httpError{http.StatusForbidden, "failed to acquire webview reference: missing " + HeaderToken + " header (the host binds every page with Bridge.Bind)"})
+		return
+	}
+	b.mu.Lock()
+	page, ok := b.pages[req.token]
+	b.mu.Unlock()
+	if !ok {
+		b.refuse(w, r, req.command, nil, &httpError{http.StatusForbidden, "failed to acquire webview reference: unknown " + HeaderToken})
+		return
+	}
+	if page.origin != req.origin {
+		b.refuse(w, r, req.command, &page, &httpError{http.StatusForbidden, "failed to acquire webview reference: the " + HeaderToken + " belongs to a page of another origin"})
+		return
+	}
+	// Only now, with a known caller, is the body read.
+	if herr := b.readBody(r, req); herr != nil {
+		b.refuse(w, r, req.command, &page, herr)
+		return
+	}
+	origin := acl.LocalOrigin
+	if !b.local[req.origin] {
+		o, err := acl.ParseOrigin(req.origin + "/")
+		if err != nil {
+			b.refuse(w, r, req.command, &page, &httpError{http.StatusBadRequest, "Origin header is not a valid URL"})
+			return
+		}
+		origin = o
+	}
+	ctx := r.Context()
+	if b.cfg.CallTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.cfg.CallTimeout)
+		defer cancel()
+	}
+	result, err := b.g.Invoke(ctx, &Invocation{
+		Command: req.command,
+		Window:  page.window,
+		Webview: page.webview,
+		Origin:  origin,
+		Args:    req.args,
+		Raw:     req.raw,
+	})
+	status := "ok"
+	if err != nil {
+		status, result = "error", RejectValue(err)
+	}
+	h.Set(HeaderResponse, status)
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(result)
+}
+
+func (b *Bridge) refuse(w http.ResponseWriter, r *http.Request, cmd string, page *pageBinding, e *httpError) {
+	if b.cfg.OnReject != nil {
+		rj := Rejection{Time: time.Now(), Command: cmd, Origin: r.Header.Get("Origin"), Status: e.status, Text: e.text}
+		if page != nil {
+			rj.Window, rj.Webview = page.window, page.webview
+		}
+		b.cfg.OnReject(rj)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain") // Tauri's script compares it as is
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(e.status)
+	_, _ = io.WriteString(w, e.text)
+}
+
+// isLoopback tells whether a request's remote address is on the loopback
+// interface.
+func isLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
