@@ -25,6 +25,7 @@ import (
 	"io/fs"
 
 	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/audit"
 	"github.com/capguard/capguard/biometric"
 	"github.com/capguard/capguard/ipc"
 	"github.com/capguard/capguard/native"
@@ -43,15 +44,33 @@ type App struct {
 	// Biometric is the plugin's core, for the app's Go code to prompt
 	// directly (Biometric.Authenticate).
 	Biometric *biometric.Biometric
+	// StepUp meets the biometric obligations of guarded calls (from a Rego
+	// policy or capguard.json): StepUp.Forget makes every caller prompt
+	// again.
+	StepUp *biometric.StepUp
+	// Store holds the ACL the guard decides with when WithReload was
+	// given (nil otherwise): Reload and Watch swap in new versions. ACL
+	// stays the first version, whose scopes the guard hands to commands.
+	Store *policy.Store
+
+	dir string // the src-tauri directory of Load, for Watch
 }
 
 // Option configures New and Load.
 type Option func(*settings)
 
 type settings struct {
-	engine    policy.Engine
-	verbose   bool
-	observers []func(ipc.DecisionEvent)
+	engine     policy.Engine
+	builder    policy.Builder
+	verbose    bool
+	observers  []func(ipc.DecisionEvent)
+	reload     bool
+	ext        *acl.Extension
+	hasExt     bool
+	stepUpOpts []biometric.StepUpOption
+	// source and dir are set by Load and LoadFS: where Reload reads.
+	source policy.Source
+	dir    string
 }
 
 // WithEngine makes the guard decide with engine (for example a Rego engine
@@ -73,37 +92,142 @@ func WithObserver(f func(ipc.DecisionEvent)) Option {
 	return func(s *settings) { s.observers = append(s.observers, f) }
 }
 
+// WithAudit records every decision of the guard in an audit log
+// (audit.New): the same as WithObserver(log.Observe). Close the log when
+// the app stops.
+func WithAudit(log *audit.Log) Option {
+	return func(s *settings) {
+		if log != nil {
+			s.observers = append(s.observers, log.Observe)
+		}
+	}
+}
+
+// WithReload makes the guard decide through a policy.Store (App.Store), so
+// that the ACL can be replaced while the app runs: App.Reload re-reads the
+// src-tauri directory of Load (or LoadFS), App.Watch does it whenever its
+// files change, and Store.Load swaps in any resolved ACL. A version that
+// fails to load, or that would change a scope (the guard's scopes are
+// those of the first version: see policy.PinScopes), is refused and the
+// current one kept. It cannot be combined with WithEngine; use WithBuilder
+// to decide with another engine than the native one.
+func WithReload() Option { return func(s *settings) { s.reload = true } }
+
+// WithBuilder builds the guard's engine with b (for example a Rego engine
+// with the app's own modules) instead of compiling the native engine; with
+// WithReload, every new version is built with it too.
+func WithBuilder(b policy.Builder) Option { return func(s *settings) { s.builder = b } }
+
+// WithExtension adds the obligations of a capguard extension
+// (capguard.json, acl.ReadExtension) to the allowed decisions, whichever
+// the engine. Load and LoadFS read the app's capguard.json themselves; this
+// option replaces it (nil: none).
+func WithExtension(ext *acl.Extension) Option {
+	return func(s *settings) { s.ext, s.hasExt = ext, true }
+}
+
+// WithSource sets where App.Reload (with WithReload) reads the next
+// version of the ACL, for an app made by New: for example
+// policy.AppSource(dir, target, defaults), which policy.Watch(ctx, dir,
+// app.Store) then reloads on every change. Load and LoadFS set it to the
+// directory they read.
+func WithSource(src policy.Source) Option { return func(s *settings) { s.source = src } }
+
+// WithStepUp configures the StepUp that meets biometric obligations (its
+// clock, memory size, prompt options; see biometric.NewStepUp). Without it
+// the plugin's default StepUp is used (Biometric.StepUp).
+func WithStepUp(opts ...biometric.StepUpOption) Option {
+	return func(s *settings) { s.stepUpOpts = append(s.stepUpOpts, opts...) }
+}
+
 // New returns the guarded IPC of an app whose ACL is resolved: a router
 // with the biometric plugin registered on shim, behind a guard that
 // decides with the ACL's compiled native engine (or WithEngine's engine),
 // hands commands their scopes, and meets biometric obligations with the
 // plugin.
 func New(resolved *acl.Resolved, shim native.Shim, opts ...Option) (*App, error) {
+	s := settings{}
+	for _, o := range opts {
+		o(&s)
+	}
+	return newApp(resolved, shim, &s)
+}
+
+func newApp(resolved *acl.Resolved, shim native.Shim, s *settings) (*App, error) {
 	if resolved == nil {
 		return nil, fmt.Errorf("capguard: no resolved ACL")
 	}
 	if shim == nil {
 		return nil, fmt.Errorf("capguard: no biometric device (use sim.New(sim.Ready()) to simulate one)")
 	}
-	s := settings{}
-	for _, o := range opts {
-		o(&s)
+	if s.engine != nil && (s.reload || s.builder != nil) {
+		return nil, fmt.Errorf("capguard: WithEngine gives one fixed engine; to rebuild it on reload, use WithBuilder instead")
 	}
-	if s.engine == nil {
-		native, err := policy.Compile(resolved)
+	builder := s.builder
+	if builder == nil {
+		builder = policy.CompileEngine
+	}
+	ctx := context.Background()
+	app := &App{ACL: resolved, dir: s.dir}
+	engine := s.engine
+	switch {
+	case s.reload:
+		src := s.source
+		if src == nil || s.hasExt {
+			src = policy.Static(&policy.Input{Resolved: resolved, Extension: s.ext})
+			if s.source != nil {
+				// Re-read the app's files but keep the given extension.
+				read, ext := s.source, s.ext
+				src = func(ctx context.Context) (*policy.Input, error) {
+					in, err := read(ctx)
+					if err != nil {
+						return nil, err
+					}
+					return &policy.Input{Resolved: in.Resolved, Extension: ext}, nil
+				}
+			}
+		}
+		first := true
+		store, err := policy.NewStore(ctx, func(ctx context.Context) (*policy.Input, error) {
+			if first {
+				// The first version is the ACL New was given.
+				first = false
+				return &policy.Input{Resolved: resolved, Extension: s.ext}, nil
+			}
+			return src(ctx)
+		}, policy.WithBuilder(builder), policy.PinScopes(resolved))
 		if err != nil {
 			return nil, err
 		}
-		s.engine = native
+		app.Store, engine = store, store
+	default:
+		if engine == nil {
+			e, err := builder(ctx, resolved)
+			if err != nil {
+				return nil, err
+			}
+			engine = e
+		}
+		if s.ext != nil {
+			e, err := policy.WithExtension(engine, resolved, s.ext)
+			if err != nil {
+				return nil, err
+			}
+			engine = e
+		}
 	}
 	bio := biometric.New(shim)
+	stepUp := bio.StepUp()
+	if len(s.stepUpOpts) > 0 {
+		stepUp = biometric.NewStepUp(bio, s.stepUpOpts...)
+	}
 	router := ipc.NewRouter()
 	if err := bio.Register(router); err != nil {
 		return nil, err
 	}
 	gopts := []ipc.GuardOption{
 		ipc.WithScopes(resolved),
-		ipc.WithObligation(policy.ObligationBiometric, bio.MeetObligation),
+		ipc.WithObligation(policy.ObligationBiometric, stepUp.Meet),
 	}
 	if s.verbose {
 		gopts = append(gopts, ipc.Verbose())
@@ -111,52 +235,82 @@ func New(resolved *acl.Resolved, shim native.Shim, opts ...Option) (*App, error)
 	for _, f := range s.observers {
 		gopts = append(gopts, ipc.WithObserver(f))
 	}
-	return &App{ACL: resolved, Router: router, IPC: router.Guard(s.engine, gopts...), Biometric: bio}, nil
+	app.Router, app.IPC, app.Biometric, app.StepUp = router, router.Guard(engine, gopts...), bio, stepUp
+	return app, nil
 }
 
 // Load reads a src-tauri directory for one target (its capabilities,
-// configuration and gen/schemas/acl-manifests.json), resolves it and
-// calls New. When the manifests have no "biometric" entry, the plugin's
-// embedded manifest is used.
+// configuration, gen/schemas/acl-manifests.json and, when present,
+// capguard.json), resolves it and calls New. When the manifests have no
+// "biometric" entry, the plugin's embedded manifest is used.
 func Load(dir string, target acl.Target, shim native.Shim, opts ...Option) (*App, error) {
-	app, err := acl.LoadApp(dir, target)
+	defaults, err := defaultManifests()
 	if err != nil {
 		return nil, err
 	}
-	return fromApp(app, shim, opts)
+	return fromSource(policy.AppSource(dir, target, defaults), dir, shim, opts)
 }
 
 // LoadFS is Load for a src-tauri directory held in fsys (its root), such
 // as an embedded one; dir names it in messages.
 func LoadFS(fsys fs.FS, dir string, target acl.Target, shim native.Shim, opts ...Option) (*App, error) {
-	app, err := acl.LoadAppFS(fsys, dir, target)
+	defaults, err := defaultManifests()
 	if err != nil {
 		return nil, err
 	}
-	return fromApp(app, shim, opts)
+	return fromSource(policy.AppSourceFS(fsys, dir, target, defaults), "", shim, opts)
 }
 
-func fromApp(app *acl.App, shim native.Shim, opts []Option) (*App, error) {
-	if app.Manifests == nil {
-		return nil, fmt.Errorf("capguard: %s has no gen/schemas/acl-manifests.json (run the app's build once, or write it with capguard gen manifests)", app.Dir)
-	}
-	ms := acl.Manifests{}
-	for k, m := range app.Manifests {
-		ms[k] = m
-	}
-	if ms[biometric.Name] == nil {
-		m, err := biometric.Manifest()
-		if err != nil {
-			return nil, err
-		}
-		ms[biometric.Name] = m
-	}
-	resolved, err := acl.Resolve(ms, app.Capabilities, app.Target)
+// defaultManifests are the manifests used for plugins an app's
+// acl-manifests.json lacks: the biometric plugin's.
+func defaultManifests() (acl.Manifests, error) {
+	m, err := biometric.Manifest()
 	if err != nil {
 		return nil, err
 	}
-	return New(resolved, shim, opts...)
+	return acl.Manifests{biometric.Name: m}, nil
 }
+
+func fromSource(src policy.Source, dir string, shim native.Shim, opts []Option) (*App, error) {
+	in, err := src(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	s := settings{source: src, dir: dir}
+	for _, o := range opts {
+		o(&s)
+	}
+	if !s.hasExt {
+		s.ext = in.Extension
+	}
+	return newApp(in.Resolved, shim, &s)
+}
+
+// Reload re-reads the app's ACL and swaps it in (see WithReload): Load's
+// directory, or the resolved ACL given to New. On failure the guard keeps
+// deciding with the current version, and the error (wrapping
+// policy.ErrReload) says why, with file:line:col for a bad file.
+func (a *App) Reload(ctx context.Context) (*policy.Version, error) {
+	if a.Store == nil {
+		return nil, errNoReload
+	}
+	return a.Store.Reload(ctx)
+}
+
+// Watch reloads the app's ACL whenever the files of Load's directory
+// change (see policy.Watch), until ctx ends or the watcher is closed. It
+// needs WithReload and an app made by Load.
+func (a *App) Watch(ctx context.Context, opts ...policy.WatchOption) (*policy.Watcher, error) {
+	if a.Store == nil {
+		return nil, errNoReload
+	}
+	if a.dir == "" {
+		return nil, fmt.Errorf("capguard: Watch needs an app read from a directory on disk (capguard.Load)")
+	}
+	return policy.Watch(ctx, a.dir, a.Store, opts...)
+}
+
+var errNoReload = fmt.Errorf("capguard: the app was made without capguard.WithReload")
 
 // Invoke runs one invocation through the guard: see ipc.Guarded.Invoke.
 // On failure, ipc.RejectValue(err) is the JSON the frontend's promise

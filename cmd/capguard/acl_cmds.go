@@ -190,8 +190,13 @@ execution context. check names the capability whose deny applied.`,
 			if err != nil {
 				return err
 			}
+			afterExtension, err := checkExtension(args[:len(args)-1], r, acl.Request{Command: command, Window: lf.window, Webview: lf.webview, Origin: origin}, allowed)
+			if err != nil {
+				return err
+			}
 			writeDecision(c.OutOrStdout(), command, lf, origin, d)
 			afterDecision(c.OutOrStdout())
+			afterExtension(c.OutOrStdout())
 			if !allowed {
 				return &exitError{code: 1, err: errDenied}
 			}
