@@ -29,11 +29,7 @@ import (
 // obligation (max age 300 s) on open_vault, as capguard.json gives it.
 func exampleEngine(t testing.TB) (policy.Engine, *acl.Resolved) {
 	t.Helper()
-	app, err := acl.LoadAppFS(examples.App(), examples.AppDir, acl.Linux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := acl.Resolve(app.Manifests, app.Capabilities, acl.Linux)
+	r, err := examples.Resolve(acl.Linux)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,11 +17,7 @@ import (
 // commands, "settings" only status.
 func exampleACL(t testing.TB) *acl.Resolved {
 	t.Helper()
-	app, err := acl.LoadAppFS(examples.App(), examples.AppDir, acl.Linux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := acl.Resolve(app.Manifests, app.Capabilities, acl.Linux)
+	r, err := examples.Resolve(acl.Linux)
 	if err != nil {
 		t.Fatal(err)
 	}

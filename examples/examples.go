@@ -7,6 +7,8 @@ package examples
 import (
 	"embed"
 	"io/fs"
+
+	"github.com/capguard/capguard/acl"
 )
 
 //go:embed app/src-tauri
@@ -22,4 +24,15 @@ func App() fs.FS {
 		panic(err) // embedded at build time
 	}
 	return sub
+}
+
+// Resolve loads the example app for a target and resolves its
+// capabilities against its committed acl-manifests.json: the ACL the
+// examples, tests and demo run with.
+func Resolve(target acl.Target) (*acl.Resolved, error) {
+	app, err := acl.LoadAppFS(App(), AppDir, target)
+	if err != nil {
+		return nil, err
+	}
+	return acl.Resolve(app.Manifests, app.Capabilities, target)
 }

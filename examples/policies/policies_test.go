@@ -54,11 +54,7 @@ func TestRegoUnitTests(t *testing.T) {
 // TestExamplePoliciesOnExampleApp builds the Rego engine for the example
 // app with both policies, as `capguard check --policy` does.
 func TestExamplePoliciesOnExampleApp(t *testing.T) {
-	app, err := acl.LoadAppFS(examples.App(), examples.AppDir, acl.Linux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := acl.Resolve(app.Manifests, app.Capabilities, acl.Linux)
+	r, err := examples.Resolve(acl.Linux)
 	if err != nil {
 		t.Fatal(err)
 	}

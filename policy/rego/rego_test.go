@@ -22,11 +22,7 @@ import (
 // open_vault) and settings (biometric status).
 func exampleACL(t testing.TB) *acl.Resolved {
 	t.Helper()
-	app, err := acl.LoadAppFS(examples.App(), examples.AppDir, acl.Linux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := acl.Resolve(app.Manifests, app.Capabilities, acl.Linux)
+	r, err := examples.Resolve(acl.Linux)
 	if err != nil {
 		t.Fatal(err)
 	}
