@@ -49,8 +49,9 @@ type App struct {
 	// again.
 	StepUp *biometric.StepUp
 	// Store holds the ACL the guard decides with when WithReload was
-	// given (nil otherwise): Reload and Watch swap in new versions. ACL
-	// stays the first version, whose scopes the guard hands to commands.
+	// given (nil otherwise): Reload and Watch swap in new versions, and
+	// each call gets the scopes of the version that decided it. ACL stays
+	// the first version; Store.Current() is the one deciding now.
 	Store *policy.Store
 
 	dir string // the src-tauri directory of Load, for Watch
@@ -77,7 +78,9 @@ type settings struct {
 // with the app's own rules) instead of the compiled native engine of the
 // ACL (policy.Compile).
 // The engine must have been built from the same resolved ACL, whose scopes
-// the guard hands to commands.
+// the guard hands to commands, unless it reports the version of each
+// decision (ipc.Versioned, such as a policy.Store): each call then gets its
+// version's scopes.
 func WithEngine(engine policy.Engine) Option { return func(s *settings) { s.engine = engine } }
 
 // Verbose makes denials carry Tauri's full explanation (its debug-build
@@ -107,10 +110,11 @@ func WithAudit(log *audit.Log) Option {
 // that the ACL can be replaced while the app runs: App.Reload re-reads the
 // src-tauri directory of Load (or LoadFS), App.Watch does it whenever its
 // files change, and Store.Load swaps in any resolved ACL. A version that
-// fails to load, or that would change a scope (the guard's scopes are
-// those of the first version: see policy.PinScopes), is refused and the
-// current one kept. It cannot be combined with WithEngine; use WithBuilder
-// to decide with another engine than the native one.
+// fails to load is refused and the current one kept. A new version may
+// change anything, scopes included: the guard hands each call the scopes
+// of the version that decided it (see ipc.Versioned). It cannot be
+// combined with WithEngine; use WithBuilder to decide with another engine
+// than the native one.
 func WithReload() Option { return func(s *settings) { s.reload = true } }
 
 // WithBuilder builds the guard's engine with b (for example a Rego engine
@@ -195,7 +199,7 @@ func newApp(resolved *acl.Resolved, shim native.Shim, s *settings) (*App, error)
 				return &policy.Input{Resolved: resolved, Extension: s.ext}, nil
 			}
 			return src(ctx)
-		}, policy.WithBuilder(builder), policy.PinScopes(resolved))
+		}, policy.WithBuilder(builder))
 		if err != nil {
 			return nil, err
 		}
@@ -226,6 +230,8 @@ func newApp(resolved *acl.Resolved, shim native.Shim, s *settings) (*App, error)
 		return nil, err
 	}
 	gopts := []ipc.GuardOption{
+		// With WithReload the engine is the store, whose versions carry
+		// their own scopes (ipc.Versioned); WithScopes serves the others.
 		ipc.WithScopes(resolved),
 		ipc.WithObligation(policy.ObligationBiometric, stepUp.Meet),
 	}

@@ -124,6 +124,10 @@ func TestLoadStepUp(t *testing.T) {
 // fresh_biometric.rego), with the engine rebuilt on every reload.
 func TestRegoStepUp(t *testing.T) {
 	dir := exampleAppDir(t, nil)
+	// The obligation comes from Rego only: drop the example's capguard.json.
+	if err := os.Remove(filepath.Join(dir, acl.ExtensionFile)); err != nil {
+		t.Fatal(err)
+	}
 	mods, err := rego.LoadModules("examples/policies/fresh_biometric.rego")
 	if err != nil {
 		t.Fatal(err)
@@ -224,9 +228,10 @@ func TestReload(t *testing.T) {
 	}
 }
 
-// TestReloadRefusesScopeChanges: the guard's scopes are those of the
-// first version, so a version that changes a scope is refused.
-func TestReloadRefusesScopeChanges(t *testing.T) {
+// TestReloadServesNewScopes: a reload may change a scope; the next call is
+// served with the new version's scope (the guard takes the scopes of the
+// version that decided each call).
+func TestReloadServesNewScopes(t *testing.T) {
 	perms := `[[permission]]
 identifier = "allow-open-vault"
 commands.allow = ["open_vault"]
@@ -255,11 +260,38 @@ vault = "personal"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Store.Load(context.Background(), &policy.Input{Resolved: manifests(t, "personal")}); err != nil {
-		t.Errorf("same scopes: %v", err)
+	type vault struct {
+		Vault string `json:"vault"`
 	}
-	if _, err := app.Store.Load(context.Background(), &policy.Input{Resolved: manifests(t, "work")}); !errors.Is(err, policy.ErrReload) || !strings.Contains(err.Error(), "global scope of __app-acl__ changed") {
-		t.Errorf("changed scope: %v", err)
+	err = app.Router.Handle("open_vault", ipc.HandlerFunc(func(_ context.Context, inv *ipc.Invocation) (any, error) {
+		s, err := ipc.DecodeScope[vault](inv)
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for _, v := range s.Allow {
+			names = append(names, v.Vault)
+		}
+		return names, nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() string {
+		out, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: "main"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	if got := open(); got != `["personal"]` {
+		t.Fatalf("first version: %s", got)
+	}
+	if _, err := app.Store.Load(context.Background(), &policy.Input{Resolved: manifests(t, "work")}); err != nil {
+		t.Fatalf("a version with another scope was refused: %v", err)
+	}
+	if got := open(); got != `["work"]` {
+		t.Errorf("after the reload: %s, want the new scope", got)
 	}
 }
 
@@ -345,7 +377,7 @@ func Example_stepUp() {
 	_ = log.Close()
 	// Output:
 	// audit: open_vault denied, obligation biometric: failed
-	// rejects "Command open_vault not allowed by ACL"
+	// rejects {"message":"Authentication was canceled by the user.","code":"userCancel"}
 	// audit: open_vault allowed, obligation biometric: met
 	// resolves "vault opened"
 	// audit: open_vault allowed, obligation biometric: met

@@ -281,8 +281,12 @@ func TestFullQueueDrops(t *testing.T) {
 	if marked != int64(dropped) {
 		t.Errorf("entries report %d drops, want %d", marked, dropped)
 	}
-	if last := sink.got[len(sink.got)-1]; last.Input.Command != "after" || last.Metrics[audit.MetricDropped] != int64(dropped) {
-		t.Errorf("the entry after the drops: %+v", last)
+	// Drops are reported by the next entry queued after them: by "after"
+	// when the writer took nothing until the sink was released, by an
+	// earlier entry when the writer dequeued mid-burst. Either way every
+	// drop is reported once (checked above) and nothing is reported twice.
+	if last := sink.got[len(sink.got)-1]; last.Input.Command != "after" {
+		t.Errorf("the last entry is %+v, want the one observed after the drops", last)
 	}
 }
 

@@ -16,6 +16,15 @@
 //   - an untrusted page, loaded into the first window but from yet
 //     another port: a remote origin that the capabilities do not trust.
 //
+// The guard decides through a policy.Store. Obligations of the app's
+// capguard.json (Config.Extension) are met by the biometric plugin's
+// step-up before a command runs, and the feed shows how (prompted,
+// remembered, shared, failed). With Config.Watch the store is reloaded
+// whenever the files of Config.Dir change, and the dashboard shows each
+// reload, or why one failed (the old ACL is kept). Every decision also
+// goes to an audit log (package audit), shown raw on the dashboard and
+// written to Config.AuditFile when set.
+//
 // Window pages load @tauri-apps/api and @tauri-apps/plugin-biometric from
 // Config.NodeModules through an import map, unmodified; without them they
 // fall back to a small stand-in that makes the same calls, and say how to
@@ -40,12 +49,15 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/capguard/capguard"
 	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/audit"
 	"github.com/capguard/capguard/ipc"
 	"github.com/capguard/capguard/native/sim"
+	"github.com/capguard/capguard/policy"
 )
 
 //go:embed assets
@@ -73,6 +85,26 @@ type Config struct {
 	NodeModules string
 	// Verbose makes denials carry Tauri's full explanation.
 	Verbose bool
+	// Extension is the app's capguard.json (acl.LoadExtension): the
+	// obligations the guard adds to allowed calls, met by the biometric
+	// plugin's step-up before the command runs. Nil: none. (The example
+	// app's makes open_vault from window main ask for a biometric
+	// authentication at most 60 s old.)
+	Extension *acl.Extension
+	// Dir is the app's src-tauri directory on disk, when Resolved and
+	// Extension were read from it: Watch reloads from it.
+	Dir string
+	// Watch reloads the ACL from Dir (its capabilities, configuration,
+	// gen/schemas/acl-manifests.json and capguard.json, as capguard.Load
+	// reads them) whenever one of its files changes (policy.Watch). A
+	// reload that fails keeps the current ACL. It needs Dir: an app that
+	// is not a directory on disk (such as the embedded example) cannot
+	// change.
+	Watch bool
+	// AuditFile, when set, is where the audit log of every decision is
+	// appended, as JSON Lines (audit.OpenFile). The dashboard shows the
+	// log's lines whether or not they are written to a file.
+	AuditFile string
 }
 
 // InstallHint says how to install the npm packages the pages use.
@@ -108,6 +140,11 @@ type Window struct {
 type Server struct {
 	cfg      Config
 	app      *capguard.App
+	store    *policy.Store   // the guard's engine
+	watcher  *policy.Watcher // nil without Config.Watch
+	audit    *audit.Log
+	stop     context.CancelFunc // ends the watcher
+	opened   atomic.Int64       // runs of open_vault's handler
 	device   *sim.Sim
 	devCfg   sim.Config // the device's configuration (for its lockout rule)
 	bridge   *ipc.Bridge
@@ -117,8 +154,8 @@ type Server struct {
 	packages Packages
 	servers  []*http.Server
 	tmpl     *template.Template
-	matrix   matrix
 	mu       sync.Mutex
+	matrix   matrix    // of the store's current version; guarded by mu
 	unlocked time.Time // the last unlock from the dashboard
 	wg       sync.WaitGroup
 	closing  sync.Once
@@ -129,6 +166,9 @@ type Server struct {
 func Start(cfg Config) (*Server, error) {
 	if cfg.Resolved == nil {
 		return nil, errors.New("demo: no resolved ACL")
+	}
+	if cfg.Watch && cfg.Dir == "" {
+		return nil, errors.New("demo: Watch needs Dir, the app's src-tauri directory on disk (an embedded app cannot change)")
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
@@ -193,16 +233,9 @@ func Start(cfg Config) (*Server, error) {
 		s.windows = append(s.windows, w)
 	}
 
-	opts := []capguard.Option{capguard.WithObserver(s.observe)}
-	if cfg.Verbose {
-		opts = append(opts, capguard.Verbose())
-	}
-	if s.app, err = capguard.New(cfg.Resolved, s.device, opts...); err != nil {
+	if err := s.setUp(); err != nil {
 		closeAll()
-		return nil, err
-	}
-	if err := s.app.Router.Handle("open_vault", ipc.HandlerFunc(openVault)); err != nil {
-		closeAll()
+		s.shutDown()
 		return nil, err
 	}
 	var locals []string
@@ -217,9 +250,17 @@ func Start(cfg Config) (*Server, error) {
 		OnReject:     s.feed.rejected,
 	}); err != nil {
 		closeAll()
+		s.shutDown()
 		return nil, err
 	}
-	s.matrix = s.buildMatrix()
+	s.setMatrix(s.buildMatrix(s.store.Current()))
+	if cfg.Watch {
+		if err := s.watch(); err != nil {
+			closeAll()
+			s.shutDown()
+			return nil, err
+		}
+	}
 
 	handlers := []http.Handler{s.dashboardHandler()}
 	for i := range s.windows {
@@ -268,11 +309,29 @@ func (s *Server) Close(ctx context.Context) error {
 			}
 		}
 		s.wg.Wait()
+		if e := s.shutDown(); e != nil && err == nil {
+			err = e
+		}
 		if s.packages.root != nil {
 			s.packages.root.Close()
 		}
 	})
 	return err
+}
+
+// shutDown stops the watcher and closes the audit log (writing what it
+// still holds), once no call can be decided any more.
+func (s *Server) shutDown() error {
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.watcher != nil {
+		s.watcher.Close()
+	}
+	if s.audit != nil {
+		return s.audit.Close()
+	}
+	return nil
 }
 
 // windowLabels lists the window labels the capabilities name literally.
@@ -304,8 +363,12 @@ func ipcLabel(s string) bool {
 	return len(s) <= ipc.MaxNameLen
 }
 
-// openVault is the example app's own command: it only says it ran.
-func openVault(_ context.Context, inv *ipc.Invocation) (any, error) {
+// openVault is the example app's own command: it only says it ran (and
+// the dashboard counts its runs: a call whose step-up failed never gets
+// here).
+func (s *Server) openVault(_ context.Context, inv *ipc.Invocation) (any, error) {
+	s.opened.Add(1)
+	s.feed.touch()
 	return map[string]any{"opened": true, "window": inv.Window}, nil
 }
 

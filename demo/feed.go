@@ -8,12 +8,15 @@ import (
 	"github.com/capguard/capguard/ipc"
 )
 
-// Entry is one line of the dashboard's live feed: a decision of the guard
-// or a request the bridge refused. It never holds a call's arguments.
+// Entry is one line of the dashboard's live feed: a decision of the
+// guard, a request the bridge refused, how a step-up obligation was met,
+// or a reload of the ACL. It never holds a call's arguments.
 type Entry struct {
 	Seq  uint64    `json:"seq"`
 	Time time.Time `json:"time"`
-	// Kind is "decision" or "refused" (by the bridge, before the guard).
+	// Kind is "decision", "refused" (by the bridge, before the guard),
+	// "stepup" (the biometric step-up of an obligation, reported before
+	// the decision of its call) or "reload" (Config.Watch).
 	Kind    string `json:"kind"`
 	Command string `json:"command"`
 	Window  string `json:"window,omitempty"`
@@ -37,23 +40,45 @@ type Entry struct {
 	Status int `json:"status,omitempty"`
 	// LatencyUS is the guard's time, in microseconds.
 	LatencyUS int64 `json:"latencyUs"`
+	// Version is the version of the ACL that made a decision, or the one
+	// a reload swapped in (after a failed reload: the one still deciding).
+	Version uint64 `json:"version,omitempty"`
+	// Changed are the files whose changes led to a reload.
+	Changed []string `json:"changed,omitempty"`
+	// Outcome is how a step-up went: "prompted", "remembered", "shared"
+	// or "failed" (biometric.StepUpOutcome).
+	Outcome string `json:"outcome,omitempty"`
+	// Code is the biometric error code of a failed step-up
+	// ("userCancel", ...).
+	Code string `json:"code,omitempty"`
 }
 
 // Obligation is an obligation of a decision and its outcome.
 type Obligation struct {
-	Type  string `json:"type"`
-	Met   bool   `json:"met"`
-	Error string `json:"error,omitempty"`
+	Type    string `json:"type"`
+	MaxAgeS int    `json:"maxAgeS"`
+	Reason  string `json:"reason,omitempty"`
+	Met     bool   `json:"met"`
+	Error   string `json:"error,omitempty"`
 }
 
-// feed keeps the latest entries and wakes the dashboards' event streams.
+// AuditLine is one line of the audit log, as written to Config.AuditFile.
+type AuditLine struct {
+	Seq  uint64 `json:"seq"`
+	Line string `json:"line"`
+}
+
+// feed keeps the latest entries and audit lines, and wakes the
+// dashboards' event streams.
 type feed struct {
-	mu      sync.Mutex
-	max     int
-	seq     uint64
-	entries []Entry
-	changed chan struct{} // closed and replaced on every change
-	closed  bool
+	mu       sync.Mutex
+	max      int
+	seq      uint64
+	entries  []Entry
+	auditSeq uint64
+	audit    []AuditLine
+	changed  chan struct{} // closed and replaced on every change
+	closed   bool
 }
 
 func newFeed(max int) *feed { return &feed{max: max, changed: make(chan struct{})} }
@@ -68,6 +93,31 @@ func (f *feed) add(e Entry) {
 		f.entries = append([]Entry(nil), f.entries[len(f.entries)-f.max:]...)
 	}
 	f.wake()
+}
+
+// auditLine adds a line of the audit log (the log's sink calls it).
+func (f *feed) auditLine(line string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.auditSeq++
+	f.audit = append(f.audit, AuditLine{Seq: f.auditSeq, Line: line})
+	if len(f.audit) > f.max {
+		f.audit = append([]AuditLine(nil), f.audit[len(f.audit)-f.max:]...)
+	}
+	f.wake()
+}
+
+// auditSince returns the audit lines after seq.
+func (f *feed) auditSince(seq uint64) []AuditLine {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []AuditLine
+	for _, l := range f.audit {
+		if l.Seq > seq {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // touch wakes the streams without a new entry (the device changed).
@@ -127,19 +177,27 @@ func (s *Server) observe(ev ipc.DecisionEvent) {
 		e.Error = ev.Err.Error()
 	}
 	for _, o := range ev.Obligations {
-		ob := Obligation{Type: o.Obligation.Type, Met: o.Err == nil}
+		ob := Obligation{Type: o.Obligation.Type, MaxAgeS: o.Obligation.MaxAgeS, Reason: o.Obligation.Reason, Met: o.Err == nil}
 		if o.Err != nil {
 			ob.Error = o.Err.Error()
 		}
 		e.Obligations = append(e.Obligations, ob)
 	}
-	d := s.cfg.Resolved.Decide(acl.Request{Command: ev.Command, Window: ev.Window, Webview: ev.Webview, Origin: ev.Origin})
+	// Explain with the version that decided (a reload may have swapped
+	// in another since).
+	resolved := s.cfg.Resolved
+	if ev.Version != nil {
+		resolved, e.Version = ev.Version.Resolved, ev.Version.Seq
+	}
+	d := resolved.Decide(acl.Request{Command: ev.Command, Window: ev.Window, Webview: ev.Webview, Origin: ev.Origin})
 	refs := d.Matches
 	if !d.Allowed {
 		refs = d.DeniedBy
 	}
 	e.References = references(refs)
 	switch {
+	case d.Allowed && !ev.Allowed && len(ev.Obligations) > 0:
+		e.Explanation = "the ACL allows it (" + joinRefs(e.References) + "), but an obligation was not met: refused, the command did not run"
 	case d.Allowed:
 		e.Explanation = "allowed by " + joinRefs(e.References)
 	default:
@@ -152,6 +210,9 @@ func (s *Server) observe(ev ipc.DecisionEvent) {
 	}
 	s.feed.add(e)
 }
+
+// now is the time of the feed's own entries (step-ups, reloads).
+func (s *Server) now() time.Time { return time.Now() }
 
 // references describes grants: "capability: permission as written" and,
 // when the permission was reached through a set, "→ the permission".

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/ipc"
 	"github.com/capguard/capguard/native/sim"
 )
@@ -31,6 +32,7 @@ func (s *Server) dashboardHandler() http.Handler {
 	mux.HandleFunc("GET /api/events", s.serveEvents)
 	mux.HandleFunc("POST /api/device/next", s.control(s.deviceNext))
 	mux.HandleFunc("POST /api/device/unlock", s.control(s.unlock))
+	mux.HandleFunc("POST /api/stepup/forget", s.control(s.forget))
 	return mux
 }
 
@@ -56,7 +58,8 @@ func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request) {
 		Name     string
 		Windows  []Window
 		Packages Packages
-	}{s.cfg.Name, s.windows, s.packages}); err != nil {
+		Live     live
+	}{s.cfg.Name, s.windows, s.packages, s.live()}); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
 }
@@ -110,16 +113,85 @@ type state struct {
 	Entries   []Entry   `json:"entries"`
 	Device    deviceLog `json:"device"`
 	Outcomes  []string  `json:"outcomes"`
+	Live      live      `json:"live"`
+	// Audit are the latest lines of the audit log, oldest first.
+	Audit []AuditLine `json:"audit"`
+}
+
+// live is what changes with reloads and step-ups: the version deciding,
+// whether Dir is watched, the audit file, the step-up rules and memory,
+// and how often the app's command ran.
+type live struct {
+	// Version is the store's current version (1 until a reload).
+	Version uint64 `json:"version"`
+	// Watching is the directory reloaded on changes ("" without Watch).
+	Watching string `json:"watching"`
+	// AuditFile is where the audit log is written ("" for nowhere).
+	AuditFile string `json:"auditFile"`
+	// StepUps describe the current version's capguard.json rules.
+	StepUps []string `json:"stepUps"`
+	// Remembered is the number of callers whose last step-up is
+	// remembered (see biometric.StepUp).
+	Remembered int `json:"remembered"`
+	// VaultOpened counts the runs of open_vault's handler.
+	VaultOpened int64 `json:"vaultOpened"`
+}
+
+func (s *Server) live() live {
+	v := s.store.Current()
+	l := live{Version: v.Seq, AuditFile: s.cfg.AuditFile, StepUps: []string{}, Remembered: s.app.StepUp.Remembered(), VaultOpened: s.opened.Load()}
+	if s.cfg.Watch {
+		l.Watching = s.cfg.Dir
+	}
+	if v.Extension != nil {
+		for _, r := range v.Extension.Obligations {
+			l.StepUps = append(l.StepUps, ruleText(r))
+		}
+	}
+	return l
+}
+
+// ruleText describes a capguard.json rule: "open_vault from windows main:
+// biometric, at most 60 s old: "Unlock your vault"".
+func ruleText(r *acl.ObligationRule) string {
+	var b strings.Builder
+	for i, c := range r.Commands {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.String())
+	}
+	labels := func(what string, gs []*acl.Glob) {
+		if len(gs) == 0 {
+			return
+		}
+		b.WriteString(" from " + what + " ")
+		for i, g := range gs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(g.String())
+		}
+	}
+	labels("windows", r.Windows)
+	labels("webviews", r.Webviews)
+	b.WriteString(": ")
+	b.WriteString(obligationText(r.Type, r.MaxAgeS, r.Reason))
+	return b.String()
 }
 
 func (s *Server) state() state {
 	entries, _, _ := s.feed.since(0)
 	st := state{
 		Name: s.cfg.Name, Target: s.cfg.Resolved.Target.String(), Dashboard: s.URL(), IPC: s.dash + "/ipc/",
-		Windows: s.windows, Packages: s.packages, Matrix: s.matrix, Entries: entries, Device: s.deviceLog(),
+		Windows: s.windows, Packages: s.packages, Matrix: s.currentMatrix(), Entries: entries, Device: s.deviceLog(),
+		Live: s.live(), Audit: s.feed.auditSince(0),
 	}
 	if st.Entries == nil {
 		st.Entries = []Entry{}
+	}
+	if st.Audit == nil {
+		st.Audit = []AuditLine{}
 	}
 	for _, o := range sim.Outcomes() {
 		if o != sim.Hang {
@@ -211,6 +283,13 @@ func (s *Server) deviceLog() deviceLog {
 	return d
 }
 
+// forget drops the step-up memory: every caller's next obligation
+// prompts.
+func (s *Server) forget(*http.Request) error {
+	s.app.StepUp.Forget()
+	return nil
+}
+
 func (s *Server) unlock(*http.Request) error {
 	s.device.Unlock()
 	s.mu.Lock()
@@ -275,7 +354,9 @@ func (s *Server) deviceNext(r *http.Request) error {
 }
 
 // serveEvents streams the feed as server-sent events: "entry" for every
-// new entry, "device" when the device may have changed.
+// new entry, "audit" for every new line of the audit log, "device" when
+// the device may have changed, "live" with the reload and step-up state,
+// and "matrix" when a reload rebuilt the permission matrix.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -287,7 +368,10 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
 	// ?since=N: the page already has the entries up to N (from /api/state).
-	last, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
+	q := r.URL.Query()
+	last, _ := strconv.ParseUint(q.Get("since"), 10, 64)
+	lastAudit, _ := strconv.ParseUint(q.Get("audit"), 10, 64)
+	matrixVersion, _ := strconv.ParseUint(q.Get("matrix"), 10, 64)
 	keepalive := time.NewTicker(20 * time.Second)
 	defer keepalive.Stop()
 	for {
@@ -297,7 +381,19 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "event: entry\ndata: %s\n\n", b)
 			last = e.Seq
 		}
-		b, _ := json.Marshal(s.deviceLog())
+		for _, l := range s.feed.auditSince(lastAudit) {
+			b, _ := json.Marshal(l)
+			fmt.Fprintf(w, "event: audit\ndata: %s\n\n", b)
+			lastAudit = l.Seq
+		}
+		if m := s.currentMatrix(); m.Version != matrixVersion {
+			b, _ := json.Marshal(m)
+			fmt.Fprintf(w, "event: matrix\ndata: %s\n\n", b)
+			matrixVersion = m.Version
+		}
+		b, _ := json.Marshal(s.live())
+		fmt.Fprintf(w, "event: live\ndata: %s\n\n", b)
+		b, _ = json.Marshal(s.deviceLog())
 		fmt.Fprintf(w, "event: device\ndata: %s\n\n", b)
 		fl.Flush()
 		if closed {

@@ -3,12 +3,17 @@
 // the simulated device. The script records what every call returned and
 // what the dashboard showed; the Go test (e2e_test.go) checks it.
 //
-//   node browser.mjs --dashboard URL --out results.json --screenshot demo.png --profile DIR
+//   node browser.mjs --dashboard URL --out results.json --screenshot demo.png --profile DIR --app-dir DIR
 //
-// CHROMIUM names the browser (default /usr/bin/chromium). Exit status 0
-// when the run completed (whatever the calls returned), 1 otherwise.
+// --app-dir is the src-tauri directory the demo watches (capguard demo DIR
+// --watch): the script edits its settings capability to check live
+// reload. CHROMIUM names the browser (default /usr/bin/chromium). Exit
+// status 0 when the run completed (whatever the calls returned), 1
+// otherwise.
 
+import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
 
@@ -18,10 +23,11 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     screenshot: { type: 'string' },
     profile: { type: 'string' },
-    timeout: { type: 'string', default: '120000' }
+    'app-dir': { type: 'string' },
+    timeout: { type: 'string', default: '150000' }
   }
 })
-for (const k of ['dashboard', 'out', 'screenshot', 'profile']) {
+for (const k of ['dashboard', 'out', 'screenshot', 'profile', 'app-dir']) {
   if (!opts[k]) {
     console.error(`browser.mjs: --${k} is required`)
     process.exit(2)
@@ -96,7 +102,45 @@ try {
   await page.click('[data-window="main"] .next button[data-outcome="user-cancel"]')
   step('device.pending.after-click', (await device()).pending)
   step('main.authenticate.cancel', await call('main', 'authenticate', 'Open your wallet'))
-  step('main.open_vault', await call('main', 'invoke', 'open_vault'))
+
+  // Step-up: the app's capguard.json makes open_vault from main prompt
+  // ("Unlock your vault") unless main was recognized less than 60 s ago.
+  // attempts() measures the device's authentication attempts a call
+  // made, and the reason of the last one.
+  const attempts = async (f) => {
+    const before = (await device()).authenticate
+    const value = await f()
+    const d = await device()
+    const last = d.calls.filter((c) => c.method === 'authenticate').pop()
+    return { value, attempts: d.authenticate - before, reason: last ? last.reason : null }
+  }
+  const live = async () => (await page.evaluate(() => window.dashboard.state())).live
+  let r = await attempts(() => call('main', 'invoke', 'open_vault'))
+  step('main.open_vault', r.value)
+  step('stepup.first', { attempts: r.attempts, reason: r.reason })
+  r = await attempts(() => call('main', 'invoke', 'open_vault'))
+  step('main.open_vault.again', r.value)
+  step('stepup.again', { attempts: r.attempts })
+  // Forget the memory and script a cancel: the call is rejected with the
+  // biometric error and open_vault's handler does not run.
+  await page.click('#forget')
+  await page.click('[data-window="main"] .next button[data-outcome="user-cancel"]')
+  const opened = (await live()).vaultOpened
+  r = await attempts(() => call('main', 'invoke', 'open_vault'))
+  step('main.open_vault.cancel', r.value)
+  step('stepup.cancel', { attempts: r.attempts, reason: r.reason, handlerRuns: (await live()).vaultOpened - opened })
+  step('main.result-code', await frames.main.$eval('#results li', (li) => li.dataset.code || null))
+  // Two calls at once share one prompt.
+  r = await attempts(() => frames.main.evaluate(() => Promise.all([window.demo.invoke('open_vault'), window.demo.invoke('open_vault')])))
+  step('main.open_vault.concurrent', r.value)
+  step('stepup.concurrent', { attempts: r.attempts })
+  // A secret in the arguments (remembered: no prompt) must never reach
+  // the audit log.
+  const secret = 'e2e-secret-' + randomBytes(8).toString('hex')
+  step('audit.secret', secret)
+  step('main.open_vault.secret', await call('main', 'invoke', 'open_vault', { password: secret }))
+  step('settings.open_vault.secret', await call('settings', 'invoke', 'open_vault', { password: secret }))
+  step('stepup.vault-opened', (await live()).vaultOpened)
 
   // Five misses in a row lock biometry.
   await dashboard('next', 'no-match', 5)
@@ -148,14 +192,41 @@ try {
     }
   }, state.windows.find((w) => w.name === 'main').url))
 
-  // The dashboard after all this: the matrix and the feed as shown.
+  // The matrix before the capabilities change.
   await page.waitForFunction(() => document.querySelectorAll('#feed tr').length >= 20)
-  step('matrix.cells', await page.$$eval('#matrix tbody tr', (rows) => rows.map((r) => ({
+  const cells = () => page.$$eval('#matrix tbody tr', (rows) => rows.map((r) => ({
     page: r.dataset.page,
     cells: Array.from(r.querySelectorAll('td[data-command]')).map((td) => [td.dataset.command, td.classList.contains('yes')])
-  }))))
+  })))
+  step('matrix.cells', await cells())
+  step('matrix.stepup', await page.$$eval('#matrix td.stepup', (tds) => tds.map((td) => [td.closest('tr').dataset.page, td.dataset.command])))
+
+  // Live reload: grant settings biometric:allow-authenticate in the
+  // watched directory; the dashboard reports the reload, rebuilds the
+  // matrix, and the settings page's next call is allowed.
+  const settingsCap = join(opts['app-dir'], 'capabilities', 'settings.toml')
+  const reloads = async () => (await page.evaluate(() => window.dashboard.state())).entries.filter((e) => e.kind === 'reload')
+  const reloadRows = (n) => page.waitForFunction((n) => document.querySelectorAll('#feed tr[data-kind="reload"]').length >= n, n)
+  writeFileSync(settingsCap, 'identifier = "settings-window"\nwindows = ["settings"]\npermissions = ["biometric:allow-status", "biometric:allow-authenticate"]\n')
+  await reloadRows(1)
+  await page.waitForFunction(() => document.getElementById('matrix').dataset.version === '2')
+  step('watch.reload', (await reloads()).map((e) => ({ allowed: e.allowed, version: e.version, changed: e.changed })))
+  step('watch.matrix', await cells())
+  step('watch.settings.authenticate', await call('settings', 'authenticate', 'Open your wallet'))
+  // A broken edit (a misspelled permission) is reported with its
+  // position, and the last good version keeps deciding.
+  writeFileSync(settingsCap, 'identifier = "settings-window"\nwindows = ["settings"]\npermissions = ["biometric:allow-authenticat"]\n')
+  await reloadRows(2)
+  const broken = (await reloads()).pop()
+  step('watch.broken', { allowed: broken.allowed, version: broken.version, error: broken.error })
+  step('watch.settings.after-broken', await call('settings', 'authenticate', 'Open your wallet'))
+  step('watch.version', (await live()).version)
+
+  // The dashboard after all this: the feed and the audit log as shown.
+  await page.waitForFunction(() => document.querySelectorAll('#audit li').length >= 20)
   results.final = await page.evaluate(() => window.dashboard.state())
   results.feedRows = await page.$$eval('#feed tr', (rows) => rows.map((r) => r.innerText))
+  results.auditRows = await page.$$eval('#audit li', (rows) => rows.map((r) => r.innerText))
   await page.evaluate(() => window.scrollTo(0, 0))
   await page.screenshot({ path: opts.screenshot, fullPage: true })
   step('screenshot', opts.screenshot)

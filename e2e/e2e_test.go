@@ -12,23 +12,32 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/capguard/capguard/examples"
 )
 
-// TestBrowser runs `capguard demo` and drives Chromium through its pages
-// (browser.mjs), then checks what the real npm packages got back.
+// TestBrowser runs `capguard demo DIR --watch --audit FILE` on a copy of
+// the example app and drives Chromium through its pages (browser.mjs),
+// then checks what the real npm packages got back, what the dashboard
+// showed, and what the audit log holds.
 func TestBrowser(t *testing.T) {
 	if os.Getenv("CAPGUARD_E2E") == "off" {
 		t.Skip("CAPGUARD_E2E=off: the browser test did not run")
 	}
 	env := requirements(t)
 	bin := buildCapguard(t)
-	url := startDemo(t, bin, env.nodeModules)
+	appDir := copyExampleApp(t)
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	url, stop := startDemo(t, bin, env.nodeModules, appDir, auditFile)
 	artifacts := artifactDir(t)
-	res := runBrowser(t, env, url, artifacts)
+	res := runBrowser(t, env, url, artifacts, appDir)
+	stop() // the audit log is complete once the demo has stopped
 
 	steps := map[string]json.RawMessage{}
 	for _, s := range res.Steps {
@@ -46,7 +55,23 @@ func TestBrowser(t *testing.T) {
 		{"main.authenticate.match", exact(`{"ok":true}`)},
 		{"device.pending.after-click", exact(`1`)},
 		{"main.authenticate.cancel", code("userCancel")},
+
+		// Step-up (the example's capguard.json): one prompt, remembered,
+		// then a cancelled prompt rejects with the biometric error and
+		// the handler does not run; concurrent calls share a prompt.
 		{"main.open_vault", exact(`{"ok":true,"value":{"opened":true,"window":"main"}}`)},
+		{"stepup.first", exact(`{"attempts":1,"reason":"Unlock your vault"}`)},
+		{"main.open_vault.again", exact(`{"ok":true,"value":{"opened":true,"window":"main"}}`)},
+		{"stepup.again", exact(`{"attempts":0}`)},
+		{"main.open_vault.cancel", code("userCancel")},
+		{"stepup.cancel", exact(`{"attempts":1,"reason":"Unlock your vault","handlerRuns":0}`)},
+		{"main.result-code", exact(`"userCancel"`)},
+		{"main.open_vault.concurrent", exact(`[{"ok":true,"value":{"opened":true,"window":"main"}},{"ok":true,"value":{"opened":true,"window":"main"}}]`)},
+		{"stepup.concurrent", exact(`{"attempts":1}`)},
+		{"main.open_vault.secret", exact(`{"ok":true,"value":{"opened":true,"window":"main"}}`)},
+		{"settings.open_vault.secret", exact(`{"ok":false,"error":"Command open_vault not allowed by ACL"}`)},
+		{"stepup.vault-opened", exact(`5`)},
+
 		{"main.authenticate.nomatch-1", code("authenticationFailed")},
 		{"main.authenticate.nomatch-2", code("biometryLockout")},
 		{"main.checkStatus.locked", exact(`{"ok":true,"value":{"isAvailable":false,"biometryType":1,"error":"Biometry is locked out.","errorCode":"biometryLockout"}}`)},
@@ -76,6 +101,18 @@ func TestBrowser(t *testing.T) {
 			{"page":"main","cells":[["plugin:biometric|authenticate",true],["plugin:biometric|status",true],["open_vault",true]]},
 			{"page":"settings","cells":[["plugin:biometric|authenticate",false],["plugin:biometric|status",true],["open_vault",false]]},
 			{"page":"untrusted","cells":[["plugin:biometric|authenticate",false],["plugin:biometric|status",false],["open_vault",false]]}]`)},
+		{"matrix.stepup", exact(`[["main","open_vault"]]`)},
+
+		// Live reload of the watched copy of the app.
+		{"watch.reload", exact(`[{"allowed":true,"version":2,"changed":["capabilities/settings.toml"]}]`)},
+		{"watch.matrix", exact(`[
+			{"page":"main","cells":[["plugin:biometric|authenticate",true],["plugin:biometric|status",true],["open_vault",true]]},
+			{"page":"settings","cells":[["plugin:biometric|authenticate",true],["plugin:biometric|status",true],["open_vault",false]]},
+			{"page":"untrusted","cells":[["plugin:biometric|authenticate",false],["plugin:biometric|status",false],["open_vault",false]]}]`)},
+		{"watch.settings.authenticate", exact(`{"ok":true}`)},
+		{"watch.broken", brokenReload(filepath.Join(appDir, "capabilities", "settings.toml"))},
+		{"watch.settings.after-broken", exact(`{"ok":true}`)},
+		{"watch.version", exact(`2`)},
 	} {
 		t.Run(tc.step, func(t *testing.T) {
 			got, ok := steps[tc.step]
@@ -89,20 +126,25 @@ func TestBrowser(t *testing.T) {
 	}
 
 	t.Run("device log", func(t *testing.T) {
-		// Match, cancel, 3 misses, 2 misses and a refused attempt: 8
-		// attempts reached the device; the locked call was answered from
-		// the status, and no settings or untrusted call got there.
-		if got := res.Final.Device.Authenticate; got != 8 {
-			t.Errorf("the device saw %d authentication attempts, want 8", got)
+		// Match, cancel, 3 misses, 2 misses and a refused attempt (8),
+		// three step-up prompts of open_vault (the first, the cancelled
+		// one, the one two concurrent calls shared) and the two settings
+		// calls allowed after the reload: 13 attempts reached the device;
+		// the locked call was answered from the status, and no call that
+		// the ACL denied got there.
+		if got := res.Final.Device.Authenticate; got != 13 {
+			t.Errorf("the device saw %d authentication attempts, want 13", got)
 		}
 		for _, c := range res.Final.Device.Calls {
-			if c.Method == "authenticate" && c.Reason != "Open your wallet" {
+			if c.Method == "authenticate" && c.Reason != "Open your wallet" && c.Reason != "Unlock your vault" {
 				t.Errorf("an attempt with reason %q", c.Reason)
 			}
 		}
 	})
 	t.Run("decision feed", func(t *testing.T) {
-		var refused, settingsAuth int
+		var refused, settingsAuth, settingsAllowed int
+		stepUps := map[string]int{}
+		reloads := []bool{}
 		for _, e := range res.Final.Entries {
 			switch {
 			case e.Kind == "refused":
@@ -110,27 +152,104 @@ func TestBrowser(t *testing.T) {
 				if e.Status != 403 || e.Allowed {
 					t.Errorf("refusal %+v, want 403", e)
 				}
+			case e.Kind == "stepup":
+				stepUps[e.Outcome]++
+				if e.Command != "open_vault" || e.Window != "main" || (e.Outcome == "failed") != (e.Code == "userCancel") {
+					t.Errorf("step-up %+v", e)
+				}
+			case e.Kind == "reload":
+				reloads = append(reloads, e.Allowed)
 			case e.Kind != "decision":
 				t.Errorf("entry of kind %q", e.Kind)
-			case e.Allowed && (e.Origin != "local" || e.Window != "main" && e.Command != "plugin:biometric|status"):
-				t.Errorf("allowed: %+v", e)
 			case e.Command == "plugin:biometric|authenticate" && e.Window == "settings":
 				settingsAuth++
-				if !strings.Contains(e.Explanation, `not allowed on window "settings"`) {
+				switch {
+				case e.Allowed && e.Version == 2:
+					settingsAllowed++
+				case e.Allowed:
+					t.Errorf("settings allowed to authenticate by version %d", e.Version)
+				case !strings.Contains(e.Explanation, `not allowed on window "settings"`):
 					t.Errorf("explanation %q", e.Explanation)
 				}
+			case e.Allowed && (e.Origin != "local" || e.Window != "main" && e.Command != "plugin:biometric|status"):
+				t.Errorf("allowed: %+v", e)
 			}
 			if e.Kind == "decision" && e.Allowed && len(e.References) == 0 {
 				t.Errorf("an allowed decision without references: %+v", e)
 			}
 		}
 		// The spoofs with a token of another page, a forged token, a wrong
-		// key; the label headers were decided as settings.
-		if refused != 4 || settingsAuth != 2 {
-			t.Errorf("%d refusals and %d settings authenticate decisions, want 4 and 2", refused, settingsAuth)
+		// key; the label headers were decided as settings (denied, like
+		// settings' own call), and settings' two calls after the reload
+		// were allowed.
+		if refused != 4 || settingsAuth != 4 || settingsAllowed != 2 {
+			t.Errorf("%d refusals and %d settings authenticate decisions (%d allowed), want 4, 4 and 2", refused, settingsAuth, settingsAllowed)
+		}
+		if fmt.Sprint(stepUps) != "map[failed:1 prompted:2 remembered:2 shared:1]" {
+			t.Errorf("step-up outcomes %v", stepUps)
+		}
+		if fmt.Sprint(reloads) != "[true false]" {
+			t.Errorf("reloads %v, want a good one then a failed one", reloads)
 		}
 		if len(res.FeedRows) < len(res.Final.Entries) {
 			t.Errorf("the page shows %d feed rows for %d entries", len(res.FeedRows), len(res.Final.Entries))
+		}
+		shown := strings.Join(res.FeedRows, "\n")
+		for _, want := range []string{"step-up prompted", "step-up remembered", "step-up shared", "step-up failed", "code userCancel", "reload → v2", "reload failed", "Unlock your vault"} {
+			if !strings.Contains(shown, want) {
+				t.Errorf("the feed does not show %q", want)
+			}
+		}
+	})
+	t.Run("audit log", func(t *testing.T) {
+		data, err := os.ReadFile(auditFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := ""
+		if err := json.Unmarshal(steps["audit.secret"], &secret); err != nil || !strings.HasPrefix(secret, "e2e-secret-") {
+			t.Fatalf("no secret recorded: %s", steps["audit.secret"])
+		}
+		if strings.Contains(string(data), secret) {
+			t.Fatalf("the audit log holds the secret argument %s", secret)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+		decisions := 0
+		for _, e := range res.Final.Entries {
+			if e.Kind == "decision" {
+				decisions++
+			}
+		}
+		if len(lines) != decisions {
+			t.Errorf("%d audit lines for %d decisions", len(lines), decisions)
+		}
+		outcomes := map[string]int{}
+		for i, l := range lines {
+			var e struct {
+				Path  string `json:"path"`
+				Input struct {
+					Command string `json:"command"`
+				} `json:"input"`
+				Result struct {
+					Obligations []struct {
+						Outcome string `json:"outcome"`
+					} `json:"obligations"`
+				} `json:"result"`
+			}
+			if err := json.Unmarshal([]byte(l), &e); err != nil || e.Path != "capguard/authz" || e.Input.Command == "" {
+				t.Errorf("audit line %d: %s (%v)", i+1, l, err)
+			}
+			for _, o := range e.Result.Obligations {
+				outcomes[o.Outcome]++
+			}
+		}
+		// Met: the first, the remembered, the two concurrent calls and the
+		// call with the secret; failed: the cancelled one.
+		if fmt.Sprint(outcomes) != "map[failed:1 met:5]" {
+			t.Errorf("obligation outcomes in the audit log: %v", outcomes)
+		}
+		if len(res.AuditRows) == 0 || !strings.Contains(res.AuditRows[0], `"path":"capguard/authz"`) {
+			t.Errorf("the dashboard's audit panel shows %d rows: %.200q", len(res.AuditRows), res.AuditRows)
 		}
 	})
 	t.Run("console", func(t *testing.T) {
@@ -213,6 +332,25 @@ func code(want string) check {
 	}
 }
 
+// brokenReload wants a failed reload whose error names file with a line
+// and column, the last good version (2) still deciding.
+func brokenReload(file string) check {
+	return func(got json.RawMessage) error {
+		var v struct {
+			Allowed bool   `json:"allowed"`
+			Version uint64 `json:"version"`
+			Error   string `json:"error"`
+		}
+		if err := json.Unmarshal(got, &v); err != nil {
+			return err
+		}
+		if v.Allowed || v.Version != 2 || !regexp.MustCompile(regexp.QuoteMeta(file)+`:\d+:\d+: `).MatchString(v.Error) || !strings.Contains(v.Error, "keeping version 2") {
+			return fmt.Errorf("want a failed reload naming %s:LINE:COL, keeping version 2", file)
+		}
+		return nil
+	}
+}
+
 // refusal wants a rejection with the bridge's text.
 func refusal(want string) check {
 	return exact(fmt.Sprintf(`{"ok":false,"error":%q}`, want))
@@ -229,8 +367,9 @@ type results struct {
 		Name string `json:"name"`
 		URL  string `json:"url"`
 	} `json:"windows"`
-	FeedRows []string `json:"feedRows"`
-	Final    struct {
+	FeedRows  []string `json:"feedRows"`
+	AuditRows []string `json:"auditRows"`
+	Final     struct {
 		Entries []struct {
 			Kind        string   `json:"kind"`
 			Command     string   `json:"command"`
@@ -240,6 +379,9 @@ type results struct {
 			Status      int      `json:"status"`
 			References  []string `json:"references"`
 			Explanation string   `json:"explanation"`
+			Version     uint64   `json:"version"`
+			Outcome     string   `json:"outcome"`
+			Code        string   `json:"code"`
 		} `json:"entries"`
 		Device struct {
 			Authenticate int `json:"authenticate"`
@@ -316,12 +458,24 @@ func buildCapguard(t *testing.T) string {
 	return bin
 }
 
-// startDemo runs `capguard demo` on free loopback ports and returns the
-// dashboard's URL. The demo is stopped with Ctrl-C (SIGINT) at the end
-// of the test, and must then exit 0.
-func startDemo(t *testing.T, bin, nodeModules string) string {
+// copyExampleApp copies the example app to a temporary src-tauri folder,
+// for the demo to watch and the test to edit.
+func copyExampleApp(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(bin, "demo", "--listen", "127.0.0.1:0", "--node-modules", nodeModules)
+	dir := filepath.Join(t.TempDir(), "src-tauri")
+	if err := os.CopyFS(dir, examples.App()); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// startDemo runs `capguard demo appDir --watch --audit auditFile` on free
+// loopback ports and returns the dashboard's URL and a function that
+// stops the demo with Ctrl-C (SIGINT), after which it must exit 0. The
+// demo is stopped at the end of the test if stop was not called.
+func startDemo(t *testing.T, bin, nodeModules, appDir, auditFile string) (url string, stop func()) {
+	t.Helper()
+	cmd := exec.Command(bin, "demo", appDir, "--watch", "--audit", auditFile, "--listen", "127.0.0.1:0", "--node-modules", nodeModules)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -332,18 +486,22 @@ func startDemo(t *testing.T, bin, nodeModules string) string {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("capguard demo did not exit cleanly on Ctrl-C: %v\n%s", err, stderr.String())
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("capguard demo did not exit cleanly on Ctrl-C: %v\n%s", err, stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Errorf("capguard demo did not stop within 10s of Ctrl-C")
 			}
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("capguard demo did not stop within 10s of Ctrl-C")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	lines := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -365,7 +523,7 @@ func startDemo(t *testing.T, bin, nodeModules string) string {
 					for range lines {
 					}
 				}()
-				return url
+				return url, stop
 			}
 		case <-timeout:
 			t.Fatalf("capguard demo did not print its URL within 30s:\n%s", stderr.String())
@@ -392,7 +550,7 @@ func artifactDir(t *testing.T) string {
 }
 
 // runBrowser runs browser.mjs against the dashboard and reads its results.
-func runBrowser(t *testing.T, env environment, url, artifacts string) *results {
+func runBrowser(t *testing.T, env environment, url, artifacts, appDir string) *results {
 	t.Helper()
 	out := filepath.Join(artifacts, "results.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -401,7 +559,8 @@ func runBrowser(t *testing.T, env environment, url, artifacts string) *results {
 		"--dashboard", url,
 		"--out", out,
 		"--screenshot", filepath.Join(artifacts, "demo.png"),
-		"--profile", filepath.Join(t.TempDir(), "chromium-profile"))
+		"--profile", filepath.Join(t.TempDir(), "chromium-profile"),
+		"--app-dir", appDir)
 	cmd.Env = append(os.Environ(), "CHROMIUM="+env.chromium)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGKILL) }
 	var log bytes.Buffer

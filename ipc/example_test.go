@@ -130,3 +130,65 @@ commands.allow = ["fetch"]
 	// rejected: "https://api.example.com/admin is outside the command's scope"
 	// rejected: "https://other.example/ is outside the command's scope"
 }
+
+// A guard over a policy.Store, which live reload swaps: each call is
+// decided by one version of the ACL and gets that version's scopes, so a
+// reload may change a command's scope while the app runs.
+func ExampleVersioned() {
+	scoped := func(folder string) *acl.Resolved {
+		perms, err := acl.ParsePermissionFile("notes/permissions/default.toml", []byte(`
+[[permission]]
+identifier = "allow-read"
+commands.allow = ["read"]
+`))
+		if err != nil {
+			panic(err)
+		}
+		caps, err := acl.ParseCapabilityFile("capabilities/main.json", []byte(`{
+  "identifier": "main-window", "windows": ["main"],
+  "permissions": [{"identifier": "notes:allow-read", "allow": [{"folder": "`+folder+`"}]}]
+}`))
+		if err != nil {
+			panic(err)
+		}
+		set := acl.CapabilitySet{}
+		if err := set.Add(caps...); err != nil {
+			panic(err)
+		}
+		r, err := acl.Resolve(acl.Manifests{"notes": acl.NewManifest([]*acl.PermissionFile{perms}, nil)}, set, acl.Linux)
+		if err != nil {
+			panic(err)
+		}
+		return r
+	}
+	ctx := context.Background()
+	store, err := policy.NewStore(ctx, policy.Static(&policy.Input{Resolved: scoped("personal")}))
+	if err != nil {
+		panic(err)
+	}
+	r := ipc.NewRouter()
+	err = r.HandlePlugin("notes", "read", ipc.HandlerFunc(func(_ context.Context, inv *ipc.Invocation) (any, error) {
+		s, err := ipc.DecodeScope[struct{ Folder string }](inv)
+		if err != nil {
+			return nil, err
+		}
+		return s.Allow[0].Folder, nil
+	}))
+	if err != nil {
+		panic(err)
+	}
+	g := r.Guard(store) // no WithScopes: the store's versions carry theirs
+
+	read := func() {
+		out, err := g.Invoke(ctx, &ipc.Invocation{Command: "plugin:notes|read", Window: "main"})
+		fmt.Println(string(out), err)
+	}
+	read()
+	if _, err := store.Load(ctx, &policy.Input{Resolved: scoped("work")}); err != nil {
+		panic(err)
+	}
+	read()
+	// Output:
+	// "personal" <nil>
+	// "work" <nil>
+}

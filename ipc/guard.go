@@ -2,9 +2,11 @@ package ipc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/policy"
@@ -13,11 +15,17 @@ import (
 // ErrNotAllowed is matched (errors.Is) by every denial of the guard.
 var ErrNotAllowed = errors.New("not allowed by ACL")
 
-// DeniedError is the guard's rejection of a call. Its text is what the
-// frontend receives: Tauri's release text "Command <cmd> not allowed by
-// ACL", or with Verbose the decision's explanation. It matches
-// ErrNotAllowed, and the engine's or the obligation's error when one
-// caused the denial.
+// DeniedError is the guard's rejection of a call. Its text is Tauri's
+// release text "Command <cmd> not allowed by ACL", or with Verbose the
+// decision's explanation. It matches ErrNotAllowed, and the engine's or
+// the obligation's error when one caused the denial.
+//
+// What the frontend receives (MarshalJSON, RejectValue) is that text as a
+// JSON string, except for a call refused because an obligation failed with
+// an error that chooses its own JSON value: the page then gets that value,
+// for example the biometric plugin's {"message": ..., "code": "userCancel"}
+// when the user cancels a step-up prompt, so that its code can branch on
+// the code as it does for authenticate.
 type DeniedError struct {
 	// Command is the denied command.
 	Command string
@@ -54,8 +62,33 @@ func (e *DeniedError) Unwrap() []error {
 	return []error{ErrNotAllowed}
 }
 
-// MarshalJSON makes the rejection a JSON string, as Tauri sends it.
-func (e *DeniedError) MarshalJSON() ([]byte, error) { return []byte(quote(e.Error())), nil }
+// MarshalJSON makes the rejection a JSON string, as Tauri sends it, or
+// the JSON value of the obligation error that refused the call (see
+// DeniedError).
+func (e *DeniedError) MarshalJSON() ([]byte, error) {
+	if v := e.obligationValue(); v != nil {
+		return v, nil
+	}
+	return []byte(quote(e.Error())), nil
+}
+
+// obligationValue is the JSON value of the error of a failed obligation,
+// when that error (or one it wraps) is a json.Marshaler whose output is
+// valid JSON; nil otherwise.
+func (e *DeniedError) obligationValue() []byte {
+	if e.Err == nil || !errors.Is(e.Err, ErrObligation) {
+		return nil
+	}
+	var m json.Marshaler
+	if !errors.As(e.Err, &m) {
+		return nil
+	}
+	b, err := m.MarshalJSON()
+	if err != nil || !json.Valid(b) {
+		return nil
+	}
+	return b
+}
 
 // ErrObligation is wrapped by the error of an allowed call whose
 // obligation could not be met, or had no handler.
@@ -85,7 +118,22 @@ func Verbose() GuardOption { return func(g *guard) { g.verbose = true } }
 // WithScopes gives the guard the resolved ACL whose command and global
 // scopes the allowed calls' scope ids refer to, for DecodeScope. Without
 // it, DecodeScope fails (it cannot tell what the scope allows or denies).
+//
+// An engine that reports which version of the ACL made each decision
+// (Versioned, such as policy.Store) needs no WithScopes: the guard hands
+// each call the scopes of the version that decided it, and WithScopes is
+// not used.
 func WithScopes(r *acl.Resolved) GuardOption { return func(g *guard) { g.scopes = r } }
+
+// Versioned is implemented by engines whose ACL can change while they
+// serve (policy.Store, which live reload swaps): DecideVersion decides a
+// call and returns the version that decided it. The guard decides through
+// DecideVersion when the engine has it, and interprets the decision's
+// scope ids against that version's Resolved, so that a call never gets
+// the decision of one version with the scopes of another.
+type Versioned interface {
+	DecideVersion(ctx context.Context, req policy.Request) (policy.Decision, *policy.Version, error)
+}
 
 // WithObligation registers how to meet obligations of the given type
 // (policy.ObligationBiometric, ...). An allowed call with an obligation
@@ -101,13 +149,47 @@ func WithObligation(kind string, f ObligationFunc) GuardOption {
 
 type guard struct {
 	engine      policy.Engine
+	versioned   Versioned // engine, when it reports versions
 	next        Handler
 	verbose     bool
 	scopes      *acl.Resolved
 	obligations map[string]ObligationFunc
 	observers   []func(DecisionEvent) // WithObserver
-	// decoded caches DecodeScope's values per Go type and scope.
+	// cache holds DecodeScope's decoded values for the newest resolved
+	// ACL seen (see scopeCache).
+	cache atomic.Pointer[scopeCache]
+}
+
+// scopeCache caches DecodeScope's values per Go type and scope for one
+// resolved ACL: a scope id means different values in different versions.
+type scopeCache struct {
+	r       *acl.Resolved
+	seq     uint64   // the version's sequence number (0 without versions)
 	decoded sync.Map // scopeKey → decodedScope[T]
+}
+
+// scopesFor returns the cache of DecodeScope's values for r, the resolved
+// ACL of version seq. The guard keeps the cache of the newest version it
+// has seen; a call decided by an older version (one that was current when
+// the call was decided, while a reload swapped in a newer one) gets a cache
+// of its own, so that each call's values always come from its own version.
+func (g *guard) scopesFor(r *acl.Resolved, seq uint64) *sync.Map {
+	if r == nil {
+		return nil
+	}
+	for {
+		c := g.cache.Load()
+		if c != nil && c.r == r {
+			return &c.decoded
+		}
+		n := &scopeCache{r: r, seq: seq}
+		if c != nil && seq <= c.seq {
+			return &n.decoded // an older version's call: not kept
+		}
+		if g.cache.CompareAndSwap(c, n) {
+			return &n.decoded
+		}
+	}
 }
 
 // Guard returns middleware that decides every call with engine before
@@ -115,10 +197,13 @@ type guard struct {
 // *DeniedError. The guard fails closed: an engine error, a nil engine, a
 // nil invocation or an obligation that cannot be met all deny. An allowed
 // call reaches next with a copy of its invocation whose Access holds the
-// decision (and the scopes, see DecodeScope).
+// decision (and the scopes, see DecodeScope). An engine that implements
+// Versioned is asked through DecideVersion, and each call gets the scopes
+// of the version that decided it.
 func Guard(engine policy.Engine, opts ...GuardOption) Middleware {
 	return func(next Handler) Handler {
 		g := &guard{engine: engine, next: next}
+		g.versioned, _ = engine.(Versioned)
 		for _, o := range opts {
 			o(g)
 		}
@@ -150,17 +235,42 @@ func (g *guard) ServeIPC(ctx context.Context, inv *Invocation) (any, error) {
 		Webview: call.Webview,
 		Origin:  call.Origin,
 	}
-	d, err := g.engine.Decide(ctx, req)
+	var (
+		d   policy.Decision
+		v   *policy.Version
+		err error
+	)
+	if g.versioned != nil {
+		d, v, err = g.versioned.DecideVersion(ctx, req)
+		obs.version = v
+	} else {
+		d, err = g.engine.Decide(ctx, req)
+	}
 	if err != nil {
 		return nil, g.deny(&obs, &call, policy.Decision{}, fmt.Errorf("policy engine: %w", err))
 	}
 	if !d.Allowed {
-		if x, ok := g.engine.(Explainer); ok && g.verbose {
-			d.Reason = x.Explain(req)
+		if g.verbose {
+			// Explain with the engine of the version that decided.
+			var explainer policy.Engine = g.engine
+			if v != nil && v.Engine != nil {
+				explainer = v.Engine
+			}
+			if x, ok := explainer.(Explainer); ok {
+				d.Reason = x.Explain(req)
+			}
 		}
 		return nil, g.deny(&obs, &call, d, nil)
 	}
-	call.Access = &Access{Decision: d, scopes: g.scopes, decoded: &g.decoded}
+	scopes, seq := g.scopes, uint64(0)
+	if g.versioned != nil {
+		// The version's scopes, or none (DecodeScope then fails closed).
+		scopes = nil
+		if v != nil {
+			scopes, seq = v.Resolved, v.Seq
+		}
+	}
+	call.Access = &Access{Decision: d, scopes: scopes, decoded: g.scopesFor(scopes, seq)}
 	for _, o := range d.Obligations {
 		f := g.obligations[o.Type]
 		if f == nil {

@@ -105,9 +105,11 @@ func encodeResult(v any) (json.RawMessage, error) {
 // RejectValue returns the JSON value the frontend's promise rejects with
 // for err. An error that implements json.Marshaler (itself or one it
 // wraps; the first found wins) chooses its own value: a denial is a
-// string, a biometric failure the object {"message", "code"}. Any other
-// error becomes its text as a JSON string, as Tauri sends a command's
-// error. A nil error gives null.
+// string ("Command <cmd> not allowed by ACL"), a biometric failure the
+// object {"message", "code"}, and so is a denial caused by a failed
+// biometric obligation (see DeniedError). Any other error becomes its text
+// as a JSON string, as Tauri sends a command's error. A nil error gives
+// null.
 func RejectValue(err error) json.RawMessage {
 	if err == nil {
 		return json.RawMessage("null")

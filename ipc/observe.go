@@ -34,6 +34,11 @@ type DecisionEvent struct {
 	// Engines may share its slices between calls: read them, do not keep
 	// or modify them past the observer's return (copy what you keep).
 	Decision policy.Decision
+	// Version is the version of the ACL that decided the call, for an
+	// engine that reports it (Versioned, such as policy.Store under live
+	// reload); nil otherwise, and when the engine failed. Its Resolved is
+	// the ACL the decision's references and scope ids belong to.
+	Version *policy.Version
 	// Obligations are the obligations the guard tried to meet, in order,
 	// each with its outcome. The guard stops at the first one that fails,
 	// so obligations after it are not listed.
@@ -81,6 +86,7 @@ func WithObserver(f func(DecisionEvent)) GuardOption {
 type observation struct {
 	on          bool
 	start       time.Time
+	version     *policy.Version
 	obligations []ObligationOutcome
 }
 
@@ -107,6 +113,7 @@ func (g *guard) report(o *observation, inv *Invocation, d policy.Decision, allow
 		Time:        o.start,
 		Allowed:     allowed,
 		Decision:    d,
+		Version:     o.version,
 		Obligations: o.obligations,
 		Err:         cause,
 		Latency:     time.Since(o.start),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -9,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/demo"
 	"github.com/capguard/capguard/examples"
 	"github.com/capguard/capguard/native/sim"
@@ -19,11 +21,11 @@ func init() { register(newDemoCmd) }
 
 func newDemoCmd() *cobra.Command {
 	var in aclInputs
-	var listen, script, nodeModules string
+	var listen, script, nodeModules, auditFile string
 	var windows []string
-	var verbose bool
+	var verbose, watch bool
 	c := &cobra.Command{
-		Use:   "demo [DIR] [--listen 127.0.0.1:PORT] [--sim FILE] [--node-modules DIR]",
+		Use:   "demo [DIR] [--listen 127.0.0.1:PORT] [--sim FILE] [--node-modules DIR] [--watch] [--audit FILE]",
 		Short: "Serve the app's windows to a browser, guarded, on a simulated fingerprint reader",
 		Long: `Serve DIR's app (default: the embedded example app) to a web browser: each
 window as a page on its own loopback port, running the real
@@ -45,8 +47,29 @@ use a stand-in that makes the same calls, and say so.
 
 --sim reads the simulator's script (see docs/biometric.md); the default
 device matches every touch after 300 ms and locks for 30 s after five
-misses in a row. The first line printed is "capguard demo: <dashboard URL>".
-Stop with Ctrl-C.`,
+misses in a row.
+
+Step-up: the obligations of DIR's capguard.json are met by the biometric
+plugin before the command runs. The example app's makes open_vault from
+window main prompt ("Unlock your vault") unless the user was recognized
+less than 60 s before; the feed shows each step-up (prompted, remembered,
+shared, failed), and a failed prompt rejects the call with the biometric
+error ({"message", "code"}) without running it.
+
+--watch reloads DIR whenever its capabilities, tauri.conf.json,
+gen/schemas/acl-manifests.json or capguard.json change: the dashboard
+shows each reload (or a failed one with its file:line:col, the last good
+ACL still deciding) and rebuilds the permission matrix. It needs DIR, a
+src-tauri directory on disk (the embedded example app cannot change: watch
+a copy of examples/app/src-tauri), and reads DIR's own files, so it cannot
+be combined with --capabilities, --manifests, --plugin or --app.
+
+--audit FILE appends the audit log of every decision to FILE as JSON Lines
+(created with mode 0600; never the arguments of a call). The dashboard
+shows the log's lines either way.
+
+The first line printed is "capguard demo: <dashboard URL>". Stop with
+Ctrl-C.`,
 		Args: maxArgs(1),
 		RunE: func(c *cobra.Command, a []string) error {
 			var device *sim.Config
@@ -60,6 +83,14 @@ Stop with Ctrl-C.`,
 				}
 				device = &cfg
 			}
+			if watch {
+				if len(a) == 0 {
+					return usageError("--watch needs DIR, a src-tauri directory on disk: the embedded example app cannot change (watch a copy: cp -r examples/app/src-tauri /tmp/vault && capguard demo /tmp/vault --watch)")
+				}
+				if len(in.capabilities) > 0 || in.manifests != "" || len(in.plugins) > 0 || in.appPerms != "" {
+					return usageError("--watch reloads DIR's own files; it cannot be combined with --capabilities, --manifests, --plugin or --app")
+				}
+			}
 			if nodeModules == "" {
 				nodeModules = findNodeModules()
 			}
@@ -71,12 +102,21 @@ Stop with Ctrl-C.`,
 			if err != nil {
 				return err
 			}
+			ext, err := loadExtension(a)
+			if err != nil {
+				return err
+			}
 			name := examples.AppDir
+			dir := ""
 			if len(a) == 1 {
-				name = a[0]
+				name, dir = a[0], a[0]
 			}
 			srv, err := demo.Start(demo.Config{
 				Resolved:    res,
+				Extension:   ext,
+				Dir:         dir,
+				Watch:       watch,
+				AuditFile:   auditFile,
 				Name:        name,
 				Windows:     windows,
 				Device:      device,
@@ -85,6 +125,9 @@ Stop with Ctrl-C.`,
 				Verbose:     verbose,
 			})
 			if err != nil {
+				if acl.IsInputError(err) {
+					return err // a capguard.json the manifests contradict: file:line:col
+				}
 				return usageError("%v", err)
 			}
 			out := c.OutOrStdout()
@@ -101,6 +144,12 @@ Stop with Ctrl-C.`,
 			} else {
 				fmt.Fprintf(out, "  npm packages: not used (%s); the pages use a stand-in. Install them: %s\n", p.Problem, p.Install)
 			}
+			if watch {
+				fmt.Fprintf(out, "  watching %s: edits to its capabilities, tauri.conf.json, acl-manifests.json and capguard.json apply live\n", dir)
+			}
+			if auditFile != "" {
+				fmt.Fprintf(out, "  audit log: %s (JSON Lines)\n", auditFile)
+			}
 			fmt.Fprintln(out, "Press Ctrl-C to stop.")
 
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
@@ -108,7 +157,10 @@ Stop with Ctrl-C.`,
 			<-ctx.Done()
 			shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			_ = srv.Close(shutdown)
+			if err := srv.Close(shutdown); err != nil && auditFile != "" && !errors.Is(err, context.DeadlineExceeded) {
+				// Closing the audit file failed: its last lines may be lost.
+				return usageError("closing the audit log %s: %v", auditFile, err)
+			}
 			return nil
 		},
 	}
@@ -119,6 +171,8 @@ Stop with Ctrl-C.`,
 	f.StringVar(&nodeModules, "node-modules", "", "node_modules folder with @tauri-apps/api and @tauri-apps/plugin-biometric")
 	f.StringArrayVar(&windows, "window", nil, "a window to serve (repeatable; default: the windows the capabilities name)")
 	f.BoolVar(&verbose, "verbose", false, "reject with Tauri's full explanation instead of the release text")
+	f.BoolVar(&watch, "watch", false, "reload DIR (a src-tauri directory on disk) whenever its files change")
+	f.StringVar(&auditFile, "audit", "", "append the audit log of every decision to `FILE` (JSON Lines)")
 	return c
 }
 

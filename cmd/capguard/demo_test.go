@@ -64,12 +64,68 @@ func TestDemoCommand(t *testing.T) {
 	}
 }
 
+// With DIR, --watch and --audit the demo says what it watches and where
+// the audit log goes, and the log holds the decisions once it stops.
+func TestDemoCommandWatchAudit(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := exampleWithExtension(t, `{"obligations": [{"commands": ["open_vault"], "windows": ["main"], "type": "biometric", "max_age_s": 60, "reason": "Unlock your vault"}]}`)
+	logFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	pr, pw := io.Pipe()
+	var errOut strings.Builder
+	root := newRoot(pw, &errOut)
+	root.SetArgs([]string{"demo", dir, "--watch", "--audit", logFile, "--listen", "127.0.0.1:0", "--node-modules", t.TempDir()})
+	done := make(chan error, 1)
+	go func() {
+		done <- root.ExecuteContext(ctx)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if sc.Text() == "Press Ctrl-C to stop." {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if len(lines) != 8 || !strings.Contains(lines[5], "watching "+dir+": edits to its capabilities") || lines[6] != "  audit log: "+logFile+" (JSON Lines)" {
+		t.Fatalf("output:\n%s\nstderr: %s", strings.Join(lines, "\n"), errOut.String())
+	}
+	url := strings.TrimPrefix(lines[0], "capguard demo: ")
+	res, err := http.Get(url + "api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`"watching":"` + dir + `"`, `"auditFile":"` + logFile + `"`, `"stepUps":["open_vault from windows main: biometric, at most 60 s old: \"Unlock your vault\""]`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("state lacks %s:\n%s", want, body)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("demo ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the demo did not stop when its context ended")
+	}
+	if st, err := os.Stat(logFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("audit log: %v, %v", st, err)
+	}
+}
+
 func TestDemoCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
 	if err := os.WriteFile(bad, []byte(`{"script": ["mtach"]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	app := exampleWithExtension(t, `{"obligations": [{"commands": ["open_vault"], "type": "biometric"}]}`)
+	typo := exampleWithExtension(t, `{"obligations": [{"commands": ["open_valt"], "type": "biometric"}]}`)
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -83,6 +139,10 @@ func TestDemoCommandErrors(t *testing.T) {
 		{"missing app", []string{filepath.Join(dir, "nowhere")}, "nowhere", 2},
 		{"two apps", []string{"a", "b"}, "at most 1 argument", 2},
 		{"bad window", []string{"--window", "a b"}, `window label "a b"`, 2},
+		{"watch the embedded app", []string{"--watch"}, "--watch needs DIR, a src-tauri directory on disk", 2},
+		{"watch with --capabilities", []string{app, "--watch", "--capabilities", filepath.Join(app, "capabilities")}, "cannot be combined with --capabilities", 2},
+		{"audit file in a missing folder", []string{"--audit", filepath.Join(dir, "none", "audit.jsonl")}, "the audit log", 2},
+		{"capguard.json naming an unknown command", []string{typo}, `did you mean "open_vault"?`, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stdout, stderr, code := capguard(t, append([]string{"demo"}, tc.args...)...)

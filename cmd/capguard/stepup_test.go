@@ -10,17 +10,23 @@ import (
 )
 
 // exampleWithExtension copies the example app to a temporary folder with
-// the given capguard.json.
+// the given capguard.json in place of the example's own (none when ext is
+// empty).
 func exampleWithExtension(t *testing.T, ext string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "src-tauri")
 	if err := os.CopyFS(dir, examples.App()); err != nil {
 		t.Fatal(err)
 	}
-	if ext != "" {
-		if err := os.WriteFile(filepath.Join(dir, "capguard.json"), []byte(ext), 0o644); err != nil {
+	path := filepath.Join(dir, "capguard.json")
+	if ext == "" {
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
+		return dir
+	}
+	if err := os.WriteFile(path, []byte(ext), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
@@ -56,6 +62,12 @@ func TestCheckExtension(t *testing.T) {
 			[]string{"allowed: open_vault", "policy " + examplePolicies + ": allowed, once these obligations are met:", ext + ": allowed once these obligations are met:"}, "", ""},
 		{"a policy denial hides them", []string{"check", good, "--window", "main", "--policy", writePolicy(t, "package capguard.authz\n\ndeny contains \"no\" if true\n"), "open_vault"}, 1,
 			[]string{"allowed: open_vault", ": denied"}, "capguard.json", ""},
+		{"the example app's capguard.json", []string{"check", "--window", "main", "open_vault"}, 0,
+			[]string{"allowed: open_vault", "examples/app/src-tauri/capguard.json: allowed once these obligations are met:", `biometric: a biometric authentication of the user at most 60 s old ("Unlock your vault")`}, "300 s", ""},
+		{"the example app: only open_vault", []string{"check", "--window", "main", "plugin:biometric|authenticate"}, 0,
+			[]string{"allowed: plugin:biometric|authenticate", "examples/app/src-tauri/capguard.json: no obligations"}, "biometric authentication", ""},
+		{"the example app: only from main", []string{"check", "--window", "settings", "open_vault"}, 1,
+			[]string{"denied: open_vault"}, "capguard.json", ""},
 		{"without capguard.json", []string{"check", none, "--window", "main", "open_vault"}, 0,
 			[]string{"allowed: open_vault"}, "obligation", ""},
 		{"unknown command", []string{"check", typo, "--window", "main", "open_vault"}, 1, nil, "",

@@ -16,8 +16,11 @@ function el(tag, props, ...children) {
   return e
 }
 
+let matrixVersion = 0
 function renderMatrix(m) {
+  matrixVersion = m.version
   const table = $('matrix')
+  table.dataset.version = m.version
   table.replaceChildren()
   const head = el('tr', {}, el('th', {}, 'page'), el('th', {}, 'origin'))
   for (const c of m.commands) head.append(el('th', { class: 'cmd' }, el('code', {}, c)))
@@ -28,7 +31,8 @@ function renderMatrix(m) {
       el('th', {}, r.page === 'untrusted' ? `untrusted (window ${r.window})` : r.window),
       el('td', { class: 'origin' }, r.origin))
     r.cells.forEach((c, i) => {
-      const why = c.allowed ? 'allowed by ' + (c.via || []).join('; ') : (c.why || 'denied') + ((c.via || []).length ? ' — denied by ' + c.via.join('; ') : '')
+      let why = c.allowed ? 'allowed by ' + (c.via || []).join('; ') : (c.why || 'denied') + ((c.via || []).length ? ' — denied by ' + c.via.join('; ') : '')
+      if ((c.stepUp || []).length) why += '\nstep-up: ' + c.stepUp.join('; ')
       let mark = c.allowed ? '✓' : '✗'
       let cls = c.allowed ? 'yes' : 'no'
       if (c.allowed && !c.served) {
@@ -37,6 +41,10 @@ function renderMatrix(m) {
       }
       const td = el('td', { class: cls, title: why, 'data-command': m.commands[i] }, mark)
       if (c.allowed && (c.via || []).length) td.append(el('small', {}, c.via[0].split(':')[0]))
+      if ((c.stepUp || []).length) {
+        td.classList.add('stepup')
+        td.append(el('small', { class: 'lock' }, 'step-up'))
+      }
       tr.append(td)
     })
     body.append(tr)
@@ -65,21 +73,57 @@ function renderDevice(d) {
   }
 }
 
+function obligationText(o) {
+  return `${o.type}${o.maxAgeS ? ` ≤ ${o.maxAgeS} s` : ''}${o.reason ? ` “${o.reason}”` : ''}`
+}
+
+function badge(e) {
+  switch (e.kind) {
+    case 'refused':
+      return el('span', { class: 'badge refused' }, `refused ${e.status}`)
+    case 'stepup':
+      return el('span', { class: 'badge stepup ' + (e.allowed ? 'allowed' : 'denied') }, `step-up ${e.outcome}`)
+    case 'reload':
+      return el('span', { class: 'badge reload ' + (e.allowed ? 'allowed' : 'denied') }, e.allowed ? `reload → v${e.version}` : 'reload failed')
+  }
+  return el('span', { class: 'badge ' + (e.allowed ? 'allowed' : 'denied') }, e.allowed ? 'allowed' : 'denied')
+}
+
 function renderEntry(e) {
-  const decision = e.kind === 'refused'
-    ? el('span', { class: 'badge refused' }, `refused ${e.status}`)
-    : el('span', { class: 'badge ' + (e.allowed ? 'allowed' : 'denied') }, e.allowed ? 'allowed' : 'denied')
-  const obligations = (e.obligations || []).map((o) => `${o.type}: ${o.met ? 'met' : 'not met (' + o.error + ')'}`).join('; ')
-  const explanation = [e.explanation, e.error, obligations].filter(Boolean).join('\n')
-  return el('tr', { class: e.kind + ' ' + (e.allowed ? 'allowed' : 'denied'), 'data-seq': e.seq },
+  let obligations = (e.obligations || []).map((o) => `obligation ${obligationText(o)}: ${o.met ? 'met' : 'not met (' + o.error + ')'}`).join('\n')
+  if (e.kind === 'stepup') obligations = (e.obligations || []).map((o) => `obligation ${obligationText(o)}`).join('\n')
+  // A decision refused by a failed obligation says so in its obligations.
+  const error = e.kind === 'decision' && (e.obligations || []).some((o) => !o.met) ? '' : e.error
+  let explanation = [e.explanation, e.code ? `code ${e.code}` : '', error, obligations].filter(Boolean).join('\n')
+  if (e.kind === 'reload' && (e.changed || []).length) explanation += '\nchanged: ' + e.changed.join(', ')
+  let command = e.command || '—'
+  if (e.kind === 'reload') command = 'capabilities'
+  return el('tr', { class: e.kind + ' ' + (e.allowed ? 'allowed' : 'denied'), 'data-seq': e.seq, 'data-kind': e.kind },
     el('td', { class: 'when' }, time(e.time)),
-    el('td', {}, el('code', {}, e.command || '—')),
+    el('td', {}, el('code', {}, command)),
     el('td', {}, e.kind === 'refused' && e.window ? `${e.window} (token's)` : e.window || '—'),
-    el('td', { class: 'origin' }, e.origin),
-    el('td', {}, decision),
+    el('td', { class: 'origin' }, e.origin || '—'),
+    el('td', {}, badge(e)),
     el('td', { class: 'refs' }, (e.references || []).join('\n') || '—'),
     el('td', { class: 'why' }, explanation),
-    el('td', { class: 'num' }, e.kind === 'decision' ? e.latencyUs : ''))
+    el('td', { class: 'num' }, e.kind === 'decision' ? e.latencyUs : ''),
+    el('td', { class: 'num' }, (e.kind === 'decision' || e.kind === 'reload') && e.version ? `v${e.version}` : ''))
+}
+
+function renderLive(l) {
+  $('version').textContent = `version ${l.version}`
+  $('stepup-summary').textContent = `step-ups remembered for ${l.remembered} window(s) · open_vault's handler ran ${l.vaultOpened} time(s)`
+}
+
+let lastAudit = 0
+function addAudit(lines) {
+  const list = $('audit')
+  for (const l of lines) {
+    if (l.seq <= lastAudit) continue
+    lastAudit = l.seq
+    list.prepend(el('li', { 'data-seq': l.seq }, el('code', {}, l.line)))
+  }
+  while (list.children.length > 100) list.lastChild.remove()
 }
 
 let lastSeq = 0
@@ -105,6 +149,7 @@ async function post(url, body) {
 window.dashboard = {
   next: (outcome, count = 1) => post('/api/device/next', { outcome, count }),
   unlock: () => post('/api/device/unlock', {}),
+  forget: () => post('/api/stepup/forget', {}),
   state: () => fetch('/api/state').then((r) => r.json())
 }
 
@@ -112,13 +157,19 @@ for (const b of document.querySelectorAll('button.outcome')) {
   b.addEventListener('click', () => window.dashboard.next(b.dataset.outcome).catch((e) => alert(e.message)))
 }
 $('unlock').addEventListener('click', () => window.dashboard.unlock())
+$('forget').addEventListener('click', () => window.dashboard.forget())
 
 const st = await window.dashboard.state()
 renderMatrix(st.matrix)
 renderDevice(st.device)
+renderLive(st.live)
 addEntries(st.entries)
+addAudit(st.audit)
 
-const events = new EventSource('/api/events?since=' + lastSeq)
+const events = new EventSource(`/api/events?since=${lastSeq}&audit=${lastAudit}&matrix=${matrixVersion}`)
 events.addEventListener('entry', (m) => addEntries([JSON.parse(m.data)]))
+events.addEventListener('audit', (m) => addAudit([JSON.parse(m.data)]))
+events.addEventListener('matrix', (m) => renderMatrix(JSON.parse(m.data)))
+events.addEventListener('live', (m) => renderLive(JSON.parse(m.data)))
 events.addEventListener('device', (m) => renderDevice(JSON.parse(m.data)))
 document.body.dataset.ready = '1'

@@ -38,7 +38,17 @@ function show(call, outcome) {
   value.className = 'value'
   const v = outcome.ok ? outcome.value : outcome.error
   value.textContent = v === undefined ? 'undefined' : JSON.stringify(v)
-  li.append(what, arrow, value)
+  li.append(what, arrow)
+  // A biometric failure (of authenticate, or of a command's step-up)
+  // rejects with {message, code}: show the code the app would branch on.
+  if (!outcome.ok && v && typeof v === 'object' && typeof v.code === 'string') {
+    const code = document.createElement('strong')
+    code.className = 'code'
+    code.textContent = v.code + ' '
+    li.dataset.code = v.code
+    li.append(code)
+  }
+  li.append(value)
   results.prepend(li)
   while (results.children.length > 12) {
     results.lastChild.remove()
