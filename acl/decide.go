@@ -78,6 +78,16 @@ func (r *Resolved) Decide(req Request) Decision {
 	return d
 }
 
+// PrettyCommand is how Tauri names a command in messages: "fs.read_file"
+// for "plugin:fs|read_file", the bare name of an application command.
+func PrettyCommand(command string) string {
+	key, name := splitCommand(command)
+	if key == AppKey {
+		return name
+	}
+	return key + "." + name
+}
+
 // splitCommand returns the plugin key (as Tauri writes it in messages: the
 // name after "plugin:") and the command name; key is AppKey for a bare
 // application command.
@@ -106,7 +116,9 @@ func quotedPatterns(gs []*Glob) string {
 	return strings.Join(parts, ", ")
 }
 
-func allowedOn(list []*ResolvedCommand) string {
+// AllowedOn says where entries allow their command, in Tauri's words:
+// `allowed on: [windows: "main", URL: local], ...`.
+func AllowedOn(list []*ResolvedCommand) string {
 	if len(list) == 0 {
 		return "command not allowed on any window/webview/URL context"
 	}
@@ -133,17 +145,14 @@ func allowedOn(list []*ResolvedCommand) string {
 // resolve_access_message), adapted to the per-context deny rule.
 func (r *Resolved) explain(req Request, d Decision) string {
 	key, name := splitCommand(req.Command)
-	pretty := name
-	if key != AppKey {
-		pretty = key + "." + name
-	}
+	pretty := PrettyCommand(req.Command)
 	if len(d.DeniedBy) > 0 {
 		return fmt.Sprintf("%s explicitly denied on origin %s\n\nreferenced by: %s", pretty, req.Origin, references(d.DeniedBy))
 	}
 	if d.Allowed {
 		if d.LegacyDenied {
 			return "allowed (Tauri 2.12 and earlier would deny it: a deny entry for this command applies there to every origin; here only to " +
-				contextsOf(r.Denied[req.Command]) + ")"
+				ContextList(r.Denied[req.Command]) + ")"
 		}
 		return "allowed"
 	}
@@ -152,12 +161,14 @@ func (r *Resolved) explain(req Request, d Decision) string {
 	}
 	if list, ok := r.Allowed[req.Command]; ok {
 		return fmt.Sprintf("%s not allowed on window %q, webview %q, URL: %s\n\n%s\n\nreferenced by: %s",
-			pretty, req.Window, req.Webview, req.Origin.urlText(), allowedOn(list), references(list))
+			pretty, req.Window, req.Webview, req.Origin.urlText(), AllowedOn(list), references(list))
 	}
 	return fmt.Sprintf("%s not allowed. %s", pretty, r.permissionDetail(key, name))
 }
 
-func contextsOf(list []*ResolvedCommand) string {
+// ContextList names the execution contexts of entries, once each, in
+// order: "local, https://*.example.com".
+func ContextList(list []*ResolvedCommand) string {
 	seen := map[string]bool{}
 	var parts []string
 	for _, c := range list {

@@ -19,7 +19,7 @@ func FromEntries(r *acl.Resolved, req Request, matched, denied []*acl.ResolvedCo
 	case r == nil || (len(r.Allowed[req.Command]) == 0 && len(r.Denied[req.Command]) == 0):
 		return Decision{Reason: ReasonUnknownCommand}
 	case req.Window == "" || req.Webview == "":
-		return Decision{Reason: prettyCommand(req.Command) + " " + ReasonNoLabel}
+		return Decision{Reason: acl.PrettyCommand(req.Command) + " " + ReasonNoLabel}
 	case len(matched) == 0:
 		return Decision{Reason: notAllowedReason(req.Command, r.Allowed[req.Command])}
 	}
@@ -27,7 +27,7 @@ func FromEntries(r *acl.Resolved, req Request, matched, denied []*acl.ResolvedCo
 }
 
 func notAllowedReason(command string, allow []*acl.ResolvedCommand) string {
-	return prettyCommand(command) + " not allowed on this window, webview and origin; " + allowedOn(allow)
+	return acl.PrettyCommand(command) + " not allowed on this window, webview and origin; " + acl.AllowedOn(allow)
 }
 
 func references(list []*acl.ResolvedCommand) []Reference {
@@ -72,7 +72,7 @@ func allowDecision(matched []*acl.ResolvedCommand, denies []*acl.ResolvedCommand
 	writeRefs(&b, matched)
 	if len(denies) > 0 {
 		b.WriteString(" (Tauri 2.12 and earlier would deny it: they apply a deny entry to every origin; capguard, like later Tauri releases, only to its own execution context: ")
-		b.WriteString(contextsOf(denies))
+		b.WriteString(acl.ContextList(denies))
 		b.WriteString(")")
 	}
 	refs := references(matched)
@@ -87,7 +87,7 @@ func allowDecision(matched []*acl.ResolvedCommand, denies []*acl.ResolvedCommand
 // denyDecision is the decision of a call denied by deny entries.
 func denyDecision(command string, denied []*acl.ResolvedCommand) Decision {
 	var b strings.Builder
-	b.WriteString(prettyCommand(command))
+	b.WriteString(acl.PrettyCommand(command))
 	b.WriteString(" explicitly denied by ")
 	writeRefs(&b, denied)
 	b.WriteString(" (a deny entry applies to every window and webview of its execution context)")
@@ -102,59 +102,4 @@ func writeRefs(b *strings.Builder, list []*acl.ResolvedCommand) {
 		}
 		fmt.Fprintf(b, "capability %q (permission %s, %s)", e.Capability, e.PermissionRef(), e.Context)
 	}
-}
-
-func contextsOf(list []*acl.ResolvedCommand) string {
-	seen := map[string]bool{}
-	var parts []string
-	for _, e := range list {
-		s := e.Context.String()
-		if !seen[s] {
-			seen[s] = true
-			parts = append(parts, s)
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-// allowedOn says where a command is allowed, for denial reasons.
-func allowedOn(list []*acl.ResolvedCommand) string {
-	if len(list) == 0 {
-		return "no capability allows it"
-	}
-	var b strings.Builder
-	b.WriteString("allowed on: ")
-	for i, e := range list {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('[')
-		if len(e.Windows) > 0 {
-			b.WriteString("windows: " + globList(e.Windows) + ", ")
-		}
-		if len(e.Webviews) > 0 {
-			b.WriteString("webviews: " + globList(e.Webviews) + ", ")
-		}
-		b.WriteString("URL: " + e.Context.String() + "]")
-	}
-	return b.String()
-}
-
-func globList(gs []*acl.Glob) string {
-	parts := make([]string, len(gs))
-	for i, g := range gs {
-		parts[i] = fmt.Sprintf("%q", g.String())
-	}
-	return strings.Join(parts, ", ")
-}
-
-// prettyCommand is how Tauri names a command in messages: "fs.read_file"
-// for "plugin:fs|read_file", the bare name for an application command.
-func prettyCommand(command string) string {
-	if rest, ok := strings.CutPrefix(command, "plugin:"); ok {
-		if k, n, ok := strings.Cut(rest, "|"); ok {
-			return k + "." + n
-		}
-	}
-	return command
 }

@@ -320,7 +320,7 @@ func (n *Native) contexts(name string, list []*acl.ResolvedCommand) ([]int, erro
 }
 
 func (c *command) compile() {
-	pretty := prettyCommand(c.name)
+	pretty := acl.PrettyCommand(c.name)
 	c.noLabel = Decision{Reason: pretty + " " + ReasonNoLabel}
 	c.notAllowed = Decision{Reason: notAllowedReason(c.name, c.allow)}
 	if len(c.allow) > maskBits || len(c.deny) > maskBits {
