@@ -7,6 +7,8 @@ package examples
 import (
 	"embed"
 	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/capguard/capguard/acl"
 )
@@ -35,4 +37,24 @@ func Resolve(target acl.Target) (*acl.Resolved, error) {
 		return nil, err
 	}
 	return acl.Resolve(app.Manifests, app.Capabilities, target)
+}
+
+// CopyTo writes the example app's src-tauri folder into dir (created if
+// needed), for tools and tests that need it on disk, such as
+// `capguard demo DIR --watch`.
+func CopyTo(dir string) error {
+	return fs.WalkDir(App(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := fs.ReadFile(App(), p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
 }
