@@ -7,7 +7,7 @@ import (
 
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/policy"
-	"github.com/capguard/capguard/policy/internal/policytest"
+	"github.com/capguard/capguard/internal/policytest"
 )
 
 var sink policy.Decision

@@ -8,7 +8,7 @@ import (
 
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/policy"
-	"github.com/capguard/capguard/policy/internal/policytest"
+	"github.com/capguard/capguard/internal/policytest"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/capguard/capguard/acl"
-	"github.com/capguard/capguard/policy/internal/policytest"
+	"github.com/capguard/capguard/internal/policytest"
 )
 
 // globPatterns are patterns around every rule of glob's syntax.

@@ -1,4 +1,5 @@
-// Package policytest provides what the policy engines' tests share: the
+// Package policytest provides what the policy engines' tests and the
+// differential tests against Tauri share: the
 // resolved ACLs of the conformance corpus (real apps and Tauri's resolver
 // fixtures), random ACLs that exercise every feature the corpus lacks
 // (command denials, remote contexts, many entries per command), and random
