@@ -96,8 +96,9 @@ const (
 	PolicyDeviceOwner = 2 // .deviceOwnerAuthentication (biometry or passcode)
 )
 
-// Android is what the Kotlin shim implements: raw facts of
-// androidx.biometric and a BiometricPrompt that it shows and dismisses.
+// Android is what the Kotlin shim implements: raw facts of the platform
+// biometric API (android.hardware.biometrics) and a BiometricPrompt that it
+// shows and dismisses.
 type Android interface {
 	// Features returns the Feature bits of the device's biometric
 	// hardware.
@@ -108,11 +109,11 @@ type Android interface {
 	// DeviceSecure returns KeyguardManager.isDeviceSecure (a PIN,
 	// pattern or password is set).
 	DeviceSecure() bool
-	// Show builds a BiometricPrompt.PromptInfo from its arguments
-	// (setTitle, setSubtitle unless empty, setDescription,
-	// setNegativeButtonText unless empty, setAllowedAuthenticators,
-	// setConfirmationRequired), shows it on the UI thread and reports to
-	// reply. An error means the prompt could not be shown.
+	// Show builds a BiometricPrompt from its arguments (setTitle,
+	// setSubtitle unless empty, setDescription, setNegativeButton unless
+	// empty, setAllowedAuthenticators, setConfirmationRequired), shows it
+	// on the UI thread and reports to reply. An error means the prompt
+	// could not be shown.
 	Show(title, subtitle, description, negativeButton string, authenticators int, confirmationRequired bool, reply Reply) error
 	// Dismiss cancels the prompt that is showing
 	// (BiometricPrompt.cancelAuthentication); nothing if none is.
