@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/capguard/capguard/acl"
-	"github.com/capguard/capguard/policy"
 	"github.com/capguard/capguard/internal/policytest"
+	"github.com/capguard/capguard/policy"
 )
 
 var sink policy.Decision

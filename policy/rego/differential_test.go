@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/capguard/capguard/acl"
-	"github.com/capguard/capguard/policy"
 	"github.com/capguard/capguard/internal/policytest"
+	"github.com/capguard/capguard/policy"
 	"github.com/capguard/capguard/policy/rego"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"

@@ -12,8 +12,8 @@ import (
 
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/examples"
-	"github.com/capguard/capguard/policy"
 	"github.com/capguard/capguard/internal/policytest"
+	"github.com/capguard/capguard/policy"
 	"github.com/capguard/capguard/policy/rego"
 	"github.com/google/go-cmp/cmp"
 )
