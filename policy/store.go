@@ -63,6 +63,9 @@ type Version struct {
 	Engine Engine
 	// Loaded is when the version was swapped in.
 	Loaded time.Time
+	// Removed is what this version dropped from the one it replaced
+	// (empty for the first version).
+	Removed Removed
 }
 
 // Store holds the current version of an app's ACL behind an atomic
@@ -85,6 +88,8 @@ type Store struct {
 	pinned  *acl.Resolved
 	now     func() time.Time
 	lastErr atomic.Pointer[error]
+	confirm func(ctx context.Context, next *Version) error // ConfirmRemoval
+	notify  []func(ReloadEvent)                            // Notify
 }
 
 // StoreOption configures NewStore.
@@ -124,6 +129,9 @@ func WithClock(now func() time.Time) StoreOption {
 func NewStore(ctx context.Context, src Source, opts ...StoreOption) (*Store, error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: policy.NewStore: nil source", acl.ErrInvalid)
+	}
+	if ctx == nil {
+		return nil, fmt.Errorf("%w: policy.NewStore: nil context", acl.ErrInvalid)
 	}
 	s := &Store{src: src, build: CompileEngine, now: time.Now}
 	for _, o := range opts {
@@ -191,8 +199,11 @@ func (s *Store) version(ctx context.Context, in *Input) (v *Version, err error) 
 // swaps it in. On failure it keeps the current version and returns an
 // error wrapping ErrReload and the cause; decisions go on meanwhile.
 func (s *Store) Reload(ctx context.Context) (*Version, error) {
-	if s == nil {
-		return nil, ErrNilEngine
+	if s == nil || s.cur.Load() == nil || s.src == nil {
+		return nil, errNoStore
+	}
+	if ctx == nil {
+		return nil, fmt.Errorf("%w: policy: Reload: nil context", acl.ErrInvalid)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -206,8 +217,11 @@ func (s *Store) Reload(ctx context.Context) (*Version, error) {
 // Load builds a version from in (rather than from the source) and swaps it
 // in, as Reload does.
 func (s *Store) Load(ctx context.Context, in *Input) (*Version, error) {
-	if s == nil {
-		return nil, ErrNilEngine
+	if s == nil || s.cur.Load() == nil {
+		return nil, errNoStore
+	}
+	if ctx == nil {
+		return nil, fmt.Errorf("%w: policy: Load: nil context", acl.ErrInvalid)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -226,18 +240,39 @@ func (s *Store) swap(ctx context.Context, in *Input) (*Version, error) {
 	if err != nil {
 		return nil, s.failed(err)
 	}
-	v.Seq = s.cur.Load().Seq + 1
+	cur := s.cur.Load()
+	v.Seq = cur.Seq + 1
+	v.Removed = removed(cur, v)
+	if err := s.checkRemoval(ctx, v); err != nil {
+		return nil, s.failed(err)
+	}
 	v.Loaded = s.now()
 	s.cur.Store(v)
 	s.lastErr.Store(nil)
+	s.tell(ReloadEvent{Version: v})
 	return v, nil
 }
 
 func (s *Store) failed(err error) error {
 	err = fmt.Errorf("%w, keeping version %d: %w", ErrReload, s.cur.Load().Seq, err)
 	s.lastErr.Store(&err)
+	s.tell(ReloadEvent{Err: err})
 	return err
 }
+
+// tell runs the Notify functions; a panicking one does not stop the
+// others or the reload.
+func (s *Store) tell(ev ReloadEvent) {
+	for _, f := range s.notify {
+		func() {
+			defer func() { _ = recover() }()
+			f(ev)
+		}()
+	}
+}
+
+// errNoStore is the error of a Store not made by NewStore.
+var errNoStore = fmt.Errorf("%w (a Store is made by policy.NewStore)", ErrNilEngine)
 
 // Current returns the version decisions are made with now.
 func (s *Store) Current() *Version {
@@ -261,40 +296,43 @@ func (s *Store) LastError() error {
 
 // Decide decides a call with the current version.
 func (s *Store) Decide(ctx context.Context, req Request) (Decision, error) {
-	if s == nil {
-		return Decision{Reason: ErrNilEngine.Error()}, ErrNilEngine
+	v := s.Current()
+	if v == nil {
+		return Decision{Reason: errNoStore.Error()}, errNoStore
 	}
-	return s.cur.Load().Engine.Decide(ctx, req)
+	return v.Engine.Decide(ctx, req)
 }
 
 // DecideVersion is Decide that also returns the version that decided, for
 // callers that must interpret the decision against it: its scope ids are
 // keys of that version's Resolved.CommandScopes.
 func (s *Store) DecideVersion(ctx context.Context, req Request) (Decision, *Version, error) {
-	if s == nil {
-		return Decision{Reason: ErrNilEngine.Error()}, nil, ErrNilEngine
+	v := s.Current()
+	if v == nil {
+		return Decision{Reason: errNoStore.Error()}, nil, errNoStore
 	}
-	v := s.cur.Load()
 	d, err := v.Engine.Decide(ctx, req)
 	return d, v, err
 }
 
 // Resolved returns the current version's resolved ACL.
 func (s *Store) Resolved() *acl.Resolved {
-	if s == nil {
+	v := s.Current()
+	if v == nil {
 		return nil
 	}
-	return s.cur.Load().Resolved
+	return v.Resolved
 }
 
 // Explain explains a call with the current version's engine (Tauri's
 // debug-build text for the native engine). A reload between a Decide and
 // an Explain may make them speak of different versions.
 func (s *Store) Explain(req Request) string {
-	if s == nil {
-		return ErrNilEngine.Error()
+	v := s.Current()
+	if v == nil {
+		return errNoStore.Error()
 	}
-	return explain(s.cur.Load().Engine, req)
+	return explain(v.Engine, req)
 }
 
 // SameScopes reports, as an error wrapping acl.ErrInvalid, the first scope
@@ -353,6 +391,11 @@ func sameValues(a, b []acl.Value) bool {
 // extension, when present). Plugins the manifests lack are taken from
 // defaults (for example the biometric plugin's embedded manifest). Errors
 // are the acl package's, with file:line:col.
+//
+// One read sees one state of the files: every file and folder it used is
+// checked unchanged after the read, which is retried when they changed
+// (see SnapshotAttempts and ErrUnsettled). Deploy files that must change
+// together with an atomic directory swap (docs/security.md).
 func AppSource(dir string, target acl.Target, defaults acl.Manifests) Source {
 	return func(ctx context.Context) (*Input, error) {
 		st, err := os.Stat(dir)
@@ -362,7 +405,9 @@ func AppSource(dir string, target acl.Target, defaults acl.Manifests) Source {
 		if !st.IsDir() {
 			return nil, &fs.PathError{Op: "open", Path: dir, Err: errors.New("not a directory")}
 		}
-		return readApp(os.DirFS(dir), dir, target, defaults)
+		return readSnapshot(ctx, os.DirFS(dir), dir, func(fsys fs.FS) (*Input, error) {
+			return readApp(fsys, dir, target, defaults)
+		})
 	}
 }
 
@@ -370,7 +415,12 @@ func AppSource(dir string, target acl.Target, defaults acl.Manifests) Source {
 // root); dir names it in messages.
 func AppSourceFS(fsys fs.FS, dir string, target acl.Target, defaults acl.Manifests) Source {
 	return func(ctx context.Context) (*Input, error) {
-		return readApp(fsys, dir, target, defaults)
+		if fsys == nil {
+			return nil, fmt.Errorf("%w: policy.AppSourceFS: nil file system", acl.ErrInvalid)
+		}
+		return readSnapshot(ctx, fsys, "", func(snap fs.FS) (*Input, error) {
+			return readApp(snap, dir, target, defaults)
+		})
 	}
 }
 

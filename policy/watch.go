@@ -84,9 +84,19 @@ type Watcher struct {
 // goes on in the background until ctx ends or Close is called. It uses
 // the operating system's file notifications (fsnotify: inotify, kqueue,
 // ReadDirectoryChangesW).
+//
+// The debounce is the settle time: a change is applied only once the tree
+// has been quiet that long, and the reload then reads one consistent state
+// (AppSource). A tree laid out as Kubernetes mounts a ConfigMap (top-level
+// entries linked through a "..data" link that one rename replaces) is
+// followed: the swap of "..data" triggers a reload, and the folders are
+// watched again where their names now lead.
 func Watch(ctx context.Context, dir string, s *Store, opts ...WatchOption) (*Watcher, error) {
-	if s == nil {
-		return nil, ErrNilEngine
+	if s.Current() == nil {
+		return nil, errNoStore
+	}
+	if ctx == nil {
+		return nil, errors.New("policy: Watch: nil context")
 	}
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -164,14 +174,33 @@ func (w *Watcher) Close() error {
 // Done is closed when the watcher has stopped (ctx ended or Close).
 func (w *Watcher) Done() <-chan struct{} { return w.done }
 
+// dataLink is the symbolic link a Kubernetes ConfigMap mount replaces in
+// one rename to swap every file at once (the top-level entries are links
+// through it).
+const dataLink = "..data"
+
+// rewatch watches the folders again after the tree was swapped under
+// them: their names now lead to other folders.
+func (w *Watcher) rewatch() error {
+	for _, d := range []string{filepath.Join(w.dir, "gen"), filepath.Join(w.dir, "gen", "schemas")} {
+		if err := w.fw.Add(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return w.addTree(filepath.Join(w.dir, "capabilities"))
+}
+
 // relevant tells whether a change of path p (under w.dir) can change the
 // ACL, and returns its path relative to w.dir.
 func (w *Watcher) relevant(p string) (string, bool) {
 	rel, err := filepath.Rel(w.dir, p)
-	if err != nil || strings.HasPrefix(rel, "..") {
+	rel = filepath.ToSlash(rel)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		return "", false
 	}
-	rel = filepath.ToSlash(rel)
+	if rel == dataLink {
+		return rel, true // a ConfigMap-style swap of the whole tree
+	}
 	base := filepath.Base(p)
 	if strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") {
 		return "", false // editor swap and backup files
@@ -249,6 +278,11 @@ func (w *Watcher) run(ctx context.Context, events <-chan fsnotify.Event, errs <-
 			}
 			if ev.Op.Has(fsnotify.Create) && w.fw != nil {
 				if err := w.watchNewDir(ev.Name, rel); err != nil {
+					werr = err
+				}
+			}
+			if rel == dataLink && w.fw != nil {
+				if err := w.rewatch(); err != nil {
 					werr = err
 				}
 			}
