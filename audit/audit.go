@@ -39,6 +39,9 @@ const (
 	// full) since the previous entry was queued. It appears only when
 	// some were.
 	MetricDropped = "counter_audit_dropped"
+	// MetricFailed counts the entries the sink failed to write since the
+	// previous entry that was written (present only when some were).
+	MetricFailed = "counter_audit_failed"
 )
 
 // Entry is one decision, as written to the log. With the JSON Lines sink
@@ -66,6 +69,39 @@ type Entry struct {
 	Timestamp time.Time `json:"timestamp"`
 	// Metrics holds MetricDecideNS and, after drops, MetricDropped.
 	Metrics map[string]int64 `json:"metrics,omitempty"`
+	// Reload is set, instead of a decision, on the entry of a reload of a
+	// live-reloaded ACL (Path is PathReload; see Log.ObserveReload).
+	Reload *Reload `json:"reload,omitempty"`
+}
+
+// PathReload is the Path of reload entries.
+const PathReload = "capguard/reload"
+
+// Reload is what an entry says about a reload: the version swapped in
+// (0 when the reload failed and the current version stayed), what it
+// removed, and why it failed. Result.Allowed tells whether it was applied.
+type Reload struct {
+	Version             uint64   `json:"version"`
+	RemovedCapabilities []string `json:"removed_capabilities,omitempty"`
+	RemovedObligations  []string `json:"removed_obligations,omitempty"`
+}
+
+// NewReloadEntry is the entry of one reload.
+func NewReloadEntry(ev policy.ReloadEvent) Entry {
+	e := Entry{Path: PathReload, Timestamp: time.Now().UTC(), Reload: &Reload{}}
+	if ev.Version != nil {
+		e.Result.Allowed = true
+		e.Reload.Version = ev.Version.Seq
+		e.Reload.RemovedCapabilities = ev.Version.Removed.Capabilities
+		e.Reload.RemovedObligations = ev.Version.Removed.Obligations
+		if !ev.Version.Loaded.IsZero() {
+			e.Timestamp = ev.Version.Loaded.UTC()
+		}
+	}
+	if ev.Err != nil {
+		e.Result.Error = ev.Err.Error()
+	}
+	return e
 }
 
 // Input is the decided call. It has the shape of the Rego engine's input

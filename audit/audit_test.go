@@ -123,11 +123,11 @@ func TestEntries(t *testing.T) {
 	g := newGuarded(t, sim.Match, sim.UserCancel)
 	remote := acl.MustOrigin("https://evil.example.com/x")
 	calls := []ipc.Invocation{
-		{Command: "open_vault", Window: "main"},                                           // prompt, match: allowed
-		{Command: "open_vault", Window: "settings"},                                       // denied by the ACL
-		{Command: "open_vault", Window: "main", Webview: "other"},                         // another caller: prompt, cancel
-		{Command: "plugin:biometric|status", Window: "main", Origin: remote},              // remote: denied
-		{Command: "plugin:biometric|status", Window: "main", Args: json.RawMessage(`{}`)}, // allowed, no obligation
+		{Command: "open_vault", Window: "main", Origin: acl.LocalOrigin},                                           // prompt, match: allowed
+		{Command: "open_vault", Window: "settings", Origin: acl.LocalOrigin},                                       // denied by the ACL
+		{Command: "open_vault", Window: "main", Origin: acl.LocalOrigin, Webview: "other"},                         // another caller: prompt, cancel
+		{Command: "plugin:biometric|status", Window: "main", Origin: remote},                                       // remote: denied
+		{Command: "plugin:biometric|status", Window: "main", Origin: acl.LocalOrigin, Args: json.RawMessage(`{}`)}, // allowed, no obligation
 	}
 	before := time.Now().UTC()
 	for i := range calls {
@@ -203,10 +203,10 @@ func TestArgumentsAreNeverLogged(t *testing.T) {
 	const secret = "hunter2-correct-horse-battery-staple"
 	g := newGuarded(t)
 	for _, inv := range []ipc.Invocation{
-		{Command: "plugin:biometric|authenticate", Window: "main", Args: json.RawMessage(`{"reason":"` + secret + `"}`)},
-		{Command: "open_vault", Window: "main", Args: json.RawMessage(`{"password":"` + secret + `"}`)},
-		{Command: "open_vault", Window: "settings", Args: json.RawMessage(`{"password":"` + secret + `"}`)},
-		{Command: "open_vault", Window: "main", Raw: []byte(secret)},
+		{Command: "plugin:biometric|authenticate", Window: "main", Origin: acl.LocalOrigin, Args: json.RawMessage(`{"reason":"` + secret + `"}`)},
+		{Command: "open_vault", Window: "main", Origin: acl.LocalOrigin, Args: json.RawMessage(`{"password":"` + secret + `"}`)},
+		{Command: "open_vault", Window: "settings", Origin: acl.LocalOrigin, Args: json.RawMessage(`{"password":"` + secret + `"}`)},
+		{Command: "open_vault", Window: "main", Origin: acl.LocalOrigin, Raw: []byte(secret)},
 	} {
 		_, _ = g.ipc.Invoke(context.Background(), &inv)
 	}
@@ -328,8 +328,8 @@ func TestSinkFailuresAreCounted(t *testing.T) {
 	l := audit.New(sink)
 	l.Observe(event("a"))
 	l.Observe(event("b"))
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
+	if err := l.Close(); !errors.Is(err, audit.ErrLost) || !strings.Contains(err.Error(), "2 entries could not be written") {
+		t.Fatalf("Close: %v, want ErrLost naming 2 entries", err)
 	}
 	if s := l.Stats(); s.Failed != 2 || s.Written != 0 {
 		t.Errorf("stats %+v", s)
@@ -406,7 +406,7 @@ func TestConcurrentDecisions(t *testing.T) {
 				if (w+i)%3 == 0 {
 					window = "settings"
 				}
-				_, _ = g.ipc.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:biometric|status", Window: window})
+				_, _ = g.ipc.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:biometric|status", Window: window})
 				if i%10 == 0 {
 					_ = g.log.Flush()
 				}

@@ -36,7 +36,7 @@ func ExampleLog() {
 	guarded := router.Guard(engine, ipc.WithObserver(log.Observe))
 
 	for _, window := range []string{"main", "settings"} {
-		_, _ = guarded.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: window, Args: []byte(`{"password":"hunter2"}`)})
+		_, _ = guarded.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "open_vault", Window: window, Args: []byte(`{"password":"hunter2"}`)})
 	}
 	if err := log.Close(); err != nil {
 		panic(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/capguard/capguard/ipc"
+	"github.com/capguard/capguard/policy"
 )
 
 // Sink receives the entries of a Log, one at a time and in order, on the
@@ -31,10 +33,15 @@ func (f SinkFunc) Write(e *Entry) error { return f(e) }
 // JSONLines is the default Sink: each entry as one line of JSON, written
 // with a single Write call (so that lines of several processes appending to
 // one file do not interleave).
+//
+// A write that fails part-way (a full disk) leaves a partial line; the
+// next entry then starts on a new line, so that one lost entry never
+// corrupts the one after it.
 type JSONLines struct {
-	w   io.Writer
-	buf bytes.Buffer
-	enc *json.Encoder
+	w      io.Writer
+	buf    bytes.Buffer
+	enc    *json.Encoder
+	broken bool // the last write left a partial line
 }
 
 // NewJSONLines returns a sink writing JSON Lines to w.
@@ -47,16 +54,31 @@ func NewJSONLines(w io.Writer) *JSONLines {
 
 // Write writes one entry and a newline.
 func (j *JSONLines) Write(e *Entry) error {
+	if j == nil || j.w == nil {
+		return ErrNoSink
+	}
 	j.buf.Reset()
+	if j.broken {
+		j.buf.WriteByte('\n')
+	}
 	if err := j.enc.Encode(e); err != nil {
 		return err
 	}
-	_, err := j.w.Write(j.buf.Bytes())
+	n, err := j.w.Write(j.buf.Bytes())
+	switch {
+	case err == nil:
+		j.broken = false
+	case n > 0:
+		j.broken = true
+	}
 	return err
 }
 
 // Close closes the writer when it is an io.Closer.
 func (j *JSONLines) Close() error {
+	if j == nil {
+		return ErrNoSink
+	}
 	if c, ok := j.w.(io.Closer); ok {
 		return c.Close()
 	}
@@ -79,6 +101,28 @@ const DefaultQueue = 4096
 
 // ErrClosed is returned by Flush on a closed Log.
 var ErrClosed = errors.New("audit: log closed")
+
+// ErrNoSink is the error of every write of a log made with a nil sink.
+var ErrNoSink = errors.New("audit: no sink")
+
+// noSink is the sink of a log made with a nil one.
+type noSink struct{}
+
+func (noSink) Write(*Entry) error { return ErrNoSink }
+
+// ErrLost is wrapped by Close's error when entries could not be written
+// (the sink failed or panicked): they are counted in Stats().Failed, the
+// next entry written carries their number (MetricFailed), and OnError was
+// told about each.
+var ErrLost = errors.New("audit: entries lost")
+
+// OnError makes the log report every entry its sink fails to write to f
+// (a full disk, a closed pipe, a panicking sink), on the log's goroutine.
+// Entries that cannot be written are never lost silently: besides f, they
+// are counted (Stats().Failed), the next entry that is written carries
+// their number (metrics.counter_audit_failed), and Close returns an error
+// wrapping ErrLost.
+func OnError(f func(error)) Option { return func(l *Log) { l.onError = f } }
 
 // Option configures New.
 type Option func(*Log)
@@ -128,6 +172,9 @@ type Log struct {
 	done   chan struct{}
 
 	written, failed, dropped atomic.Uint64
+	onError                  func(error)
+	lastErr                  atomic.Pointer[error]
+	unreported               uint64 // failures since the last written entry; the goroutine's
 	// pendingDrops is the number of drops not yet reported in an entry.
 	pendingDrops atomic.Int64
 }
@@ -138,10 +185,12 @@ type item struct {
 	flush chan error
 }
 
-// New returns a log writing to sink and starts its goroutine.
+// New returns a log writing to sink and starts its goroutine. A nil sink
+// gives a log that records nothing and says so: every entry counts as
+// failed (Stats, OnError) and Close returns an error wrapping ErrNoSink.
 func New(sink Sink, opts ...Option) *Log {
 	if sink == nil {
-		panic("audit.New: nil sink")
+		sink = noSink{}
 	}
 	l := &Log{sink: sink, queue: DefaultQueue, labels: map[string]string{"id": newID()}}
 	for _, o := range opts {
@@ -156,8 +205,15 @@ func New(sink Sink, opts ...Option) *Log {
 // Observe records one decision of the guard: pass it to ipc.WithObserver.
 // It copies what it needs and queues the entry; it never waits for the
 // sink (unless Block was given and the queue is full).
-func (l *Log) Observe(ev ipc.DecisionEvent) {
-	e := NewEntry(ev)
+func (l *Log) Observe(ev ipc.DecisionEvent) { l.enqueue(NewEntry(ev)) }
+
+func (l *Log) enqueue(e Entry) {
+	if l == nil || l.ch == nil {
+		return
+	}
+	if e.Metrics == nil {
+		e.Metrics = map[string]int64{}
+	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -180,6 +236,12 @@ func (l *Log) Observe(ev ipc.DecisionEvent) {
 	}
 }
 
+// ObserveReload records a reload of a live-reloaded ACL (policy.Notify;
+// capguard.WithAudit with capguard.WithReload wires it): the version
+// swapped in and the capabilities and obligations it removed, or why it
+// failed. It is queued like a decision.
+func (l *Log) ObserveReload(ev policy.ReloadEvent) { l.enqueue(NewReloadEntry(ev)) }
+
 func (l *Log) drop() {
 	l.dropped.Add(1)
 	l.pendingDrops.Add(1)
@@ -200,16 +262,34 @@ func (l *Log) run() {
 		e := it.entry
 		e.DecisionID = newID()
 		e.Labels = l.labels
+		if l.unreported > 0 {
+			e.Metrics = maps.Clone(e.Metrics)
+			if e.Metrics == nil {
+				e.Metrics = map[string]int64{}
+			}
+			e.Metrics[MetricFailed] = int64(l.unreported)
+		}
 		if err := l.write(&e); err != nil {
 			l.failed.Add(1)
+			l.unreported++
+			l.lastErr.Store(&err)
+			if l.onError != nil {
+				l.report(err)
+			}
 		} else {
 			l.written.Add(1)
+			l.unreported = 0
 		}
 	}
 }
 
 // write hands an entry to the sink; a panicking sink counts as a failure
 // rather than stopping the log.
+func (l *Log) report(err error) {
+	defer func() { _ = recover() }()
+	l.onError(err)
+}
+
 func (l *Log) write(e *Entry) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -222,6 +302,9 @@ func (l *Log) write(e *Entry) (err error) {
 // Flush waits until every entry queued before the call has been written,
 // then flushes the sink if it can be. It returns ErrClosed on a closed log.
 func (l *Log) Flush() error {
+	if l == nil || l.ch == nil {
+		return ErrClosed
+	}
 	res := make(chan error, 1)
 	l.mu.RLock()
 	if l.closed {
@@ -237,6 +320,9 @@ func (l *Log) Flush() error {
 // the sink if it is an io.Closer. Decisions observed afterwards are
 // dropped. It is safe to call more than once.
 func (l *Log) Close() error {
+	if l == nil || l.ch == nil {
+		return ErrClosed
+	}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -247,10 +333,21 @@ func (l *Log) Close() error {
 	close(l.ch)
 	l.mu.Unlock()
 	<-l.done
-	if c, ok := l.sink.(io.Closer); ok {
-		return c.Close()
+	var err error
+	if _, ok := l.sink.(noSink); ok {
+		err = ErrNoSink
 	}
-	return nil
+	if c, ok := l.sink.(io.Closer); ok {
+		err = c.Close()
+	}
+	if n := l.failed.Load(); n > 0 {
+		lost := fmt.Errorf("%w: %d entries could not be written", ErrLost, n)
+		if p := l.lastErr.Load(); p != nil {
+			lost = fmt.Errorf("%w: %d entries could not be written, the last because: %w", ErrLost, n, *p)
+		}
+		err = errors.Join(lost, err)
+	}
+	return err
 }
 
 // Stats returns the log's counters so far.
