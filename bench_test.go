@@ -30,9 +30,9 @@ func BenchmarkInvoke(b *testing.B) {
 		inv     ipc.Invocation
 		allowed bool
 	}{
-		{"status-allowed", ipc.Invocation{Command: "plugin:biometric|status", Window: "main", Webview: "main"}, true},
+		{"status-allowed", ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:biometric|status", Window: "main", Webview: "main"}, true},
 		{"status-denied", ipc.Invocation{Command: "plugin:biometric|status", Window: "main", Webview: "main", Origin: evilPage}, false},
-		{"authenticate-denied", ipc.Invocation{Command: "plugin:biometric|authenticate", Window: "main", Webview: "main", Args: json.RawMessage(`{"reason":"r"}`)}, false},
+		{"authenticate-denied", ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:biometric|authenticate", Window: "main", Webview: "main", Args: json.RawMessage(`{"reason":"r"}`)}, false},
 		{"status-remote-allowed", ipc.Invocation{Command: "plugin:biometric|status", Window: "main", Webview: "main", Origin: vaultPage}, true},
 	}
 	for _, e := range engines {

@@ -243,7 +243,7 @@ func TestReferenceEngineCancelledContextDenies(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = app.Invoke(ctx, &ipc.Invocation{Command: "plugin:biometric|status", Window: "main"})
+	_, err = app.Invoke(ctx, &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:biometric|status", Window: "main"})
 	if !errors.Is(err, ipc.ErrNotAllowed) || !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v", err)
 	}
@@ -275,10 +275,10 @@ func TestLoadExampleApp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:biometric|authenticate", Window: "main", Args: json.RawMessage(`{"reason":"r"}`)}); err != nil {
+			if _, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:biometric|authenticate", Window: "main", Args: json.RawMessage(`{"reason":"r"}`)}); err != nil {
 				t.Errorf("main: %v", err)
 			}
-			if _, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:biometric|authenticate", Window: "settings", Args: json.RawMessage(`{"reason":"r"}`)}); !errors.Is(err, ipc.ErrNotAllowed) {
+			if _, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:biometric|authenticate", Window: "settings", Args: json.RawMessage(`{"reason":"r"}`)}); !errors.Is(err, ipc.ErrNotAllowed) {
 				t.Errorf("settings: %v", err)
 			}
 		})
@@ -305,7 +305,7 @@ func TestLoadAddsTheBiometricManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:biometric|status", Window: "main"}); err != nil {
+	if _, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:biometric|status", Window: "main"}); err != nil {
 		t.Error(err)
 	}
 	// Without acl-manifests.json there is nothing to resolve against.
@@ -331,11 +331,11 @@ func TestAppCommandsBehindTheGuard(t *testing.T) {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	out, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: "main"})
+	out, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "open_vault", Window: "main"})
 	if err != nil || string(out) != `"opened"` {
 		t.Fatalf("main: %s %v", out, err)
 	}
-	if _, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: "settings"}); !errors.Is(err, ipc.ErrNotAllowed) {
+	if _, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "open_vault", Window: "settings"}); !errors.Is(err, ipc.ErrNotAllowed) {
 		t.Fatalf("settings: %v", err)
 	}
 	if opened != 1 {

@@ -82,7 +82,7 @@ func TestLoadStepUp(t *testing.T) {
 		{0, 3, ""},                             // failure not remembered: prompt, match (default)
 	} {
 		clk.advance(step.advance)
-		_, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: "main", Args: json.RawMessage(`{"secret":"s3cr3t"}`)})
+		_, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "open_vault", Window: "main", Args: json.RawMessage(`{"secret":"s3cr3t"}`)})
 		if step.code == "" && err != nil || step.code != "" && !errors.Is(err, step.code) {
 			t.Fatalf("step %d: %v", i, err)
 		}
@@ -128,7 +128,7 @@ func TestRegoStepUp(t *testing.T) {
 	}
 	_ = app.Router.Handle("open_vault", ipc.HandlerFunc(func(context.Context, *ipc.Invocation) (any, error) { return nil, nil }))
 	open := func() error {
-		_, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: "main"})
+		_, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "open_vault", Window: "main"})
 		return err
 	}
 	for i, want := range []int{1, 1} {
@@ -166,7 +166,7 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	status := func() error {
-		_, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:biometric|authenticate", Window: "settings", Args: json.RawMessage(`{"reason":"r"}`)})
+		_, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:biometric|authenticate", Window: "settings", Args: json.RawMessage(`{"reason":"r"}`)})
 		return err
 	}
 	if err := status(); !errors.Is(err, ipc.ErrNotAllowed) {
@@ -263,7 +263,7 @@ vault = "personal"
 		t.Fatal(err)
 	}
 	open := func() string {
-		out, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: "main"})
+		out, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "open_vault", Window: "main"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -351,7 +351,7 @@ func Example_stepUp() {
 		return "vault opened", nil
 	}))
 	for range 3 {
-		out, err := app.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: "main"})
+		out, err := app.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "open_vault", Window: "main"})
 		_ = log.Flush()
 		if err != nil {
 			fmt.Println("rejects", string(ipc.RejectValue(err)))

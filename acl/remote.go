@@ -67,12 +67,22 @@ func (r *RemotePattern) Match(o Origin) bool {
 
 // Origin is where an IPC call comes from: the app's local content, or a
 // remote page identified by its URL.
+//
+// The zero Origin is no origin at all: the acl package decides it as
+// local, but the guard (package ipc) refuses an invocation whose origin
+// is zero, so that a transport that forgets to say where a call comes
+// from fails closed. Use LocalOrigin or ParseOrigin.
 type Origin struct {
-	href string // "" for local
+	href  string // "" for local
+	local bool   // set for LocalOrigin, so that it differs from the zero Origin
 }
 
 // LocalOrigin is the app's own content.
-var LocalOrigin = Origin{}
+var LocalOrigin = Origin{local: true}
+
+// IsZero tells whether o is the zero Origin: neither LocalOrigin nor a
+// remote URL (see Origin).
+func (o Origin) IsZero() bool { return o.href == "" && !o.local }
 
 // ParseOrigin reads "local" or an absolute URL (normalized as browsers
 // do: "https://Example.com" becomes "https://example.com/").

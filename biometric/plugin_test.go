@@ -86,7 +86,7 @@ func TestCommandsMatchTauri(t *testing.T) {
 	g := r.Guard(engine)
 	for _, cmd := range r.Commands() {
 		for _, win := range []string{"main", "other"} {
-			_, err := g.Invoke(context.Background(), &ipc.Invocation{Command: cmd, Window: win, Args: json.RawMessage(`{"reason":"r"}`)})
+			_, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: cmd, Window: win, Args: json.RawMessage(`{"reason":"r"}`)})
 			if allowed := win == "main"; (err == nil) != allowed {
 				t.Errorf("%s from %s: %v (want allowed=%v)", cmd, win, err, allowed)
 			}
@@ -141,7 +141,7 @@ func TestMeetObligation(t *testing.T) {
 			g := r.Guard(obligingEngine{native, tc.o}, ipc.WithObligation(policy.ObligationBiometric, b.MeetObligation))
 			var last error
 			for i := 0; i < tc.calls; i++ {
-				_, last = g.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: "main"})
+				_, last = g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "open_vault", Window: "main"})
 			}
 			if n := s.Count(sim.MethodAuthenticate); n != tc.prompts {
 				t.Errorf("%d prompts, want %d", n, tc.prompts)

@@ -426,7 +426,7 @@ func TestStepUpBehindTheGuard(t *testing.T) {
 			g := r.Guard(obligingEngine{engine, bio(300, "Unlock your vault")},
 				ipc.WithObligation(policy.ObligationBiometric, s.Meet),
 				ipc.WithObserver(func(ev ipc.DecisionEvent) { events = append(events, ev) }))
-			out, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "open_vault", Window: "main", Args: []byte(`{"pin":"1234"}`)})
+			out, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "open_vault", Window: "main", Args: []byte(`{"pin":"1234"}`)})
 			if len(events) != 1 || len(events[0].Obligations) != 1 {
 				t.Fatalf("events %+v", events)
 			}

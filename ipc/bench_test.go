@@ -2,6 +2,7 @@ package ipc_test
 
 import (
 	"context"
+	"github.com/capguard/capguard/acl"
 	"testing"
 
 	"github.com/capguard/capguard/ipc"
@@ -33,10 +34,10 @@ func BenchmarkGuardedInvoke(b *testing.B) {
 		inv     ipc.Invocation
 		allowed bool
 	}{
-		{"allowed", newGuarded(), ipc.Invocation{Command: "plugin:files|stat", Window: "main", Webview: "main"}, true},
-		{"denied", newGuarded(), ipc.Invocation{Command: "plugin:files|stat", Window: "settings", Webview: "settings"}, false},
-		{"denied-verbose", newGuarded(ipc.Verbose()), ipc.Invocation{Command: "plugin:files|stat", Window: "settings", Webview: "settings"}, false},
-		{"allowed-with-scope", newGuarded(), ipc.Invocation{Command: "plugin:files|read", Window: "main", Webview: "main"}, true},
+		{"allowed", newGuarded(), ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main", Webview: "main"}, true},
+		{"denied", newGuarded(), ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "settings", Webview: "settings"}, false},
+		{"denied-verbose", newGuarded(ipc.Verbose()), ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "settings", Webview: "settings"}, false},
+		{"allowed-with-scope", newGuarded(), ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "main", Webview: "main"}, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := context.Background()
@@ -89,7 +90,7 @@ func BenchmarkGuardVersioned(b *testing.B) {
 				ctx := context.Background()
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := e.g.Invoke(ctx, &ipc.Invocation{Command: c.command, Window: "main", Webview: "main"}); err != nil {
+					if _, err := e.g.Invoke(ctx, &ipc.Invocation{Origin: acl.LocalOrigin, Command: c.command, Window: "main", Webview: "main"}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -120,7 +121,7 @@ func BenchmarkGuardVersioned(b *testing.B) {
 		}()
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := engines[1].g.Invoke(ctx, &ipc.Invocation{Command: "plugin:files|read", Window: "main", Webview: "main"}); err != nil {
+			if _, err := engines[1].g.Invoke(ctx, &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "main", Webview: "main"}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"path"
+	"time"
 
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/examples"
@@ -116,7 +119,7 @@ commands.allow = ["fetch"]
 	}
 	g := r.Guard(engine, ipc.WithScopes(resolved))
 	for _, u := range []string{"https://api.example.com/items", "https://api.example.com/admin", "https://other.example/"} {
-		out, err := g.Invoke(context.Background(), &ipc.Invocation{
+		out, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin,
 			Command: "plugin:net|fetch", Window: "main", Args: json.RawMessage(`{"url":"` + u + `"}`),
 		})
 		if err != nil {
@@ -180,7 +183,7 @@ commands.allow = ["read"]
 	g := r.Guard(store) // no WithScopes: the store's versions carry theirs
 
 	read := func() {
-		out, err := g.Invoke(ctx, &ipc.Invocation{Command: "plugin:notes|read", Window: "main"})
+		out, err := g.Invoke(ctx, &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:notes|read", Window: "main"})
 		fmt.Println(string(out), err)
 	}
 	read()
@@ -191,4 +194,20 @@ commands.allow = ["read"]
 	// Output:
 	// "personal" <nil>
 	// "work" <nil>
+}
+
+// ExampleNewServer serves a handler (a Bridge, or the mux it is mounted
+// on) with timeouts and a bound on connections: a client that stalls its
+// body is cut at the read timeout, and at most MaxConns are served at once.
+func ExampleNewServer() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	cfg := ipc.ServerConfig{ReadTimeout: 10 * time.Second, MaxConns: 64}
+	srv := ipc.NewServer(http.NotFoundHandler(), cfg)
+	go func() { _ = srv.Serve(ipc.LimitListener(l, cfg)) }()
+	defer srv.Close()
+	fmt.Println(srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	// Output: 5s 10s 3m0s 1m0s
 }

@@ -195,7 +195,8 @@ func (g *guard) scopesFor(r *acl.Resolved, seq uint64) *sync.Map {
 // Guard returns middleware that decides every call with engine before
 // anything else runs. A denied call never reaches next and fails with a
 // *DeniedError. The guard fails closed: an engine error, a nil engine, a
-// nil invocation or an obligation that cannot be met all deny. An allowed
+// nil invocation, an invocation without an origin (ErrNoOrigin) or an
+// obligation that cannot be met all deny. An allowed
 // call reaches next with a copy of its invocation whose Access holds the
 // decision (and the scopes, see DecodeScope). An engine that implements
 // Versioned is asked through DecideVersion, and each call gets the scopes
@@ -213,6 +214,12 @@ func Guard(engine policy.Engine, opts ...GuardOption) Middleware {
 
 var errNoEngine = errors.New("no policy engine")
 
+// ErrNoOrigin is wrapped by the denial of an invocation whose Origin is
+// the zero acl.Origin: the transport must say whether a call is local
+// (acl.LocalOrigin) or remote (the page's URL). Taking a missing origin
+// for the local one would let a transport that forgets it fail open.
+var ErrNoOrigin = errors.New("the invocation has no origin: the transport must set acl.LocalOrigin or the remote page's URL")
+
 // ServeIPC decides the call and, when it is allowed and its obligations
 // are met, passes a copy of it, with Access set, to the next handler.
 func (g *guard) ServeIPC(ctx context.Context, inv *Invocation) (any, error) {
@@ -228,6 +235,9 @@ func (g *guard) ServeIPC(ctx context.Context, inv *Invocation) (any, error) {
 	}
 	if g.engine == nil {
 		return nil, g.deny(&obs, &call, policy.Decision{}, errNoEngine)
+	}
+	if call.Origin.IsZero() {
+		return nil, g.deny(&obs, &call, policy.Decision{}, ErrNoOrigin)
 	}
 	req := policy.Request{
 		Command: call.Command,
@@ -271,6 +281,15 @@ func (g *guard) ServeIPC(ctx context.Context, inv *Invocation) (any, error) {
 		}
 	}
 	call.Access = &Access{Decision: d, scopes: scopes, decoded: g.scopesFor(scopes, seq)}
+	if call.load != nil {
+		// The arguments arrive only now that the call is allowed.
+		load := call.load
+		call.load = nil
+		if err := load(&call); err != nil {
+			g.report(&obs, &call, d, false, err)
+			return nil, err
+		}
+	}
 	for _, o := range d.Obligations {
 		f := g.obligations[o.Type]
 		if f == nil {
@@ -285,6 +304,9 @@ func (g *guard) ServeIPC(ctx context.Context, inv *Invocation) (any, error) {
 		obs.obligation(o, nil)
 	}
 	g.report(&obs, &call, d, true, nil)
+	if g.next == nil {
+		return nil, &internalError{command: call.Command, detail: "the guard has no handler behind it"}
+	}
 	return g.next.ServeIPC(ctx, &call)
 }
 

@@ -35,16 +35,16 @@ func TestGuardDecisions(t *testing.T) {
 		inv     ipc.Invocation
 		allowed bool
 	}{
-		{"allowed window", ipc.Invocation{Command: "plugin:files|stat", Window: "main", Webview: "main"}, true},
-		{"webview defaults to the window label", ipc.Invocation{Command: "plugin:files|read", Window: "main"}, true},
-		{"webview glob", ipc.Invocation{Command: "plugin:files|stat", Window: "other", Webview: "panel"}, true},
-		{"disallowed window", ipc.Invocation{Command: "plugin:files|read", Window: "settings"}, false},
+		{"allowed window", ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main", Webview: "main"}, true},
+		{"webview defaults to the window label", ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "main"}, true},
+		{"webview glob", ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "other", Webview: "panel"}, true},
+		{"disallowed window", ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "settings"}, false},
 		{"allowed remote origin", ipc.Invocation{Command: "plugin:files|stat", Window: "main", Origin: remote}, true},
 		{"disallowed remote origin", ipc.Invocation{Command: "plugin:files|read", Window: "main", Origin: remote}, false},
 		{"unknown remote origin", ipc.Invocation{Command: "plugin:files|stat", Window: "main", Origin: evil}, false},
-		{"explicit deny from another window's capability", ipc.Invocation{Command: "plugin:files|write", Window: "main"}, false},
-		{"unknown command", ipc.Invocation{Command: "plugin:files|delete", Window: "main"}, false},
-		{"no window label", ipc.Invocation{Command: "plugin:files|stat"}, false},
+		{"explicit deny from another window's capability", ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|write", Window: "main"}, false},
+		{"unknown command", ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|delete", Window: "main"}, false},
+		{"no window label", ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, recs := filesRouter(t)
@@ -107,8 +107,8 @@ func TestGuardVerboseExplains(t *testing.T) {
 			r, _ := filesRouter(t)
 			g := r.Guard(engine.e, ipc.Verbose())
 			for _, inv := range []ipc.Invocation{
-				{Command: "plugin:files|read", Window: "settings", Webview: "settings"},
-				{Command: "plugin:files|write", Window: "main", Webview: "main"},
+				{Command: "plugin:files|read", Window: "settings", Webview: "settings", Origin: acl.LocalOrigin},
+				{Command: "plugin:files|write", Window: "main", Webview: "main", Origin: acl.LocalOrigin},
 				{Command: "plugin:files|stat", Window: "main", Webview: "main", Origin: evil},
 			} {
 				_, err := g.Invoke(context.Background(), &inv)
@@ -124,7 +124,7 @@ func TestGuardVerboseExplains(t *testing.T) {
 	}
 	// The explicit deny names the capability that denied.
 	r, _ := filesRouter(t)
-	_, err := r.Guard(compile(t, res), ipc.Verbose()).Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|write", Window: "main"})
+	_, err := r.Guard(compile(t, res), ipc.Verbose()).Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|write", Window: "main"})
 	if err == nil || !strings.Contains(err.Error(), "explicitly denied") || !strings.Contains(err.Error(), "capability: lock") {
 		t.Errorf("got %v", err)
 	}
@@ -139,11 +139,11 @@ func TestGuardFailsClosed(t *testing.T) {
 		inv    *ipc.Invocation
 		cause  error
 	}{
-		{"engine error", failingEngine{boom}, &ipc.Invocation{Command: "plugin:files|stat", Window: "main"}, boom},
-		{"nil engine", nil, &ipc.Invocation{Command: "plugin:files|stat", Window: "main"}, nil},
+		{"engine error", failingEngine{boom}, &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"}, boom},
+		{"nil engine", nil, &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"}, nil},
 		{"nil invocation", compile(t, res), nil, nil},
 		{"obligation without handler", obligingEngine{compile(t, res), []policy.Obligation{{Type: "biometric"}}},
-			&ipc.Invocation{Command: "plugin:files|stat", Window: "main"}, ipc.ErrObligation},
+			&ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"}, ipc.ErrObligation},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, recs := filesRouter(t)
@@ -183,7 +183,7 @@ func TestGuardObligations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r, recs := filesRouter(t)
 			g := r.Guard(obligingEngine{compile(t, res), []policy.Obligation{ob}}, ipc.WithObligation("biometric", tc.fn))
-			_, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: "main"})
+			_, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"})
 			if tc.allowed {
 				if err != nil || len(recs["stat"].calls) != 1 {
 					t.Fatalf("err %v, calls %d", err, len(recs["stat"].calls))
@@ -226,7 +226,7 @@ func TestGuardedInvokeResults(t *testing.T) {
 			if err := r.HandlePlugin("files", "stat", &recorder{reply: tc.reply, err: tc.err}); err != nil {
 				t.Fatal(err)
 			}
-			out, err := r.Guard(compile(t, res)).Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: "main"})
+			out, err := r.Guard(compile(t, res)).Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"})
 			switch {
 			case tc.isErr != nil:
 				if !errors.Is(err, tc.isErr) {
@@ -250,7 +250,7 @@ func TestGuardedNotFoundAndPanic(t *testing.T) {
 	r := ipc.NewRouter()
 	g := r.Guard(compile(t, res))
 	// Allowed by the ACL, but nobody handles it: Tauri's text.
-	_, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: "main"})
+	_, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"})
 	if !errors.Is(err, ipc.ErrNotFound) || string(ipc.RejectValue(err)) != `"Command stat not found"` {
 		t.Fatalf("got %v (%s)", err, ipc.RejectValue(err))
 	}
@@ -260,14 +260,14 @@ func TestGuardedNotFoundAndPanic(t *testing.T) {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	_, err = g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: "main"})
+	_, err = g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"})
 	if !errors.Is(err, ipc.ErrInternal) || !strings.Contains(err.Error(), "bug") {
 		t.Fatalf("panic: got %v", err)
 	}
 	if got := string(ipc.RejectValue(err)); got != `"Command plugin:files|stat failed: internal error"` {
 		t.Errorf("the frontend gets %s", got)
 	}
-	_, err = g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: "settings"})
+	_, err = g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "settings"})
 	if !errors.Is(err, ipc.ErrNotAllowed) {
 		t.Fatalf("late registration not guarded: %v", err)
 	}
@@ -324,7 +324,7 @@ func TestGuardConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			inv := &ipc.Invocation{Command: cmds[i%3], Window: windows[(i/3)%3]}
+			inv := &ipc.Invocation{Origin: acl.LocalOrigin, Command: cmds[i%3], Window: windows[(i/3)%3]}
 			if _, err := g.Invoke(context.Background(), inv); err != nil {
 				if !errors.Is(err, ipc.ErrNotAllowed) {
 					t.Errorf("%v", err)

@@ -42,6 +42,9 @@ var ErrInternal = errors.New("internal error")
 // matching ErrInternal instead of crashing the app; its details stay on
 // the Go side, the frontend gets "Command <cmd> failed: internal error".
 func (g *Guarded) Invoke(ctx context.Context, inv *Invocation) (result json.RawMessage, err error) {
+	if g == nil || g.h == nil {
+		return nil, &internalError{command: "", detail: "the Guarded was not made by Router.Guard"}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			cmd := ""

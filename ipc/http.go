@@ -14,12 +14,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/capguard/capguard/acl"
+	"golang.org/x/sync/semaphore"
 )
 
 // The headers of Tauri's IPC custom protocol, and capguard's page token.
@@ -35,9 +37,17 @@ const (
 
 // Defaults of BridgeConfig.
 const (
-	DefaultMaxBody  = 16 << 20
-	DefaultMaxPages = 4096
+	DefaultMaxBody      = 16 << 20
+	DefaultMaxPages     = 32
+	DefaultMaxInflight  = 64 << 20
+	DefaultMaxBodies    = 16
+	DefaultBodyWait     = 5 * time.Second
+	DefaultLaunchExpiry = 2 * time.Minute
 )
+
+// QueryLaunch is the query parameter that carries a launch secret in the
+// URL the host opens a window with (see Bridge.Launch).
+const QueryLaunch = "capguard-launch"
 
 // MaxCommandLen bounds the command named in a request path, in bytes.
 const MaxCommandLen = 1024
@@ -65,9 +75,23 @@ type BridgeConfig struct {
 	AllowNonLoopback bool
 	// MaxBody bounds a call's body in bytes (0: DefaultMaxBody).
 	MaxBody int64
-	// MaxPages bounds the number of page bindings kept; binding one more
-	// forgets the oldest (0: DefaultMaxPages).
+	// MaxPages bounds the page bindings kept per window label, and the
+	// launch secrets waiting per window label: binding one more forgets
+	// the oldest of the same window only, so that nothing done in one
+	// window evicts the pages of another (0: DefaultMaxPages).
 	MaxPages int
+	// MaxInflight bounds the bytes of request bodies held at once, over
+	// all calls (0: DefaultMaxInflight, at least MaxBody), and MaxBodies
+	// the number of calls reading or holding a body at once (0:
+	// DefaultMaxBodies). A call that cannot get its share within BodyWait
+	// (0: DefaultBodyWait) is answered 503. Only allowed calls read their
+	// bodies: the bridge decides from the path and headers first.
+	MaxInflight int64
+	MaxBodies   int
+	BodyWait    time.Duration
+	// LaunchExpiry is how long a launch secret (Bridge.Launch) stays
+	// usable (0: DefaultLaunchExpiry).
+	LaunchExpiry time.Duration
 	// CallTimeout, when positive, ends each call's context after that
 	// long. A call also ends when its page goes away (the request's
 	// context).
@@ -140,8 +164,14 @@ type Page struct {
 // Tauri's text where Tauri has one.
 //
 // The caller's labels never come from the request: the host binds every
-// page load to its window and webview (Bind) and gives the page a token,
-// which the bridge maps back to the labels. The invoke key is random per
+// page load to its window and webview (Bind, or Launch and BindLaunch so
+// that only the page loads the host opened get a token) and gives the
+// page a token, which the bridge maps back to the labels. Tokens are kept
+// per window, so nothing done in one window evicts another's. A call is
+// decided from its path, token and Origin before its body is read; the
+// bodies of allowed calls share a byte budget and a concurrency limit.
+// Serve the bridge with NewServer and LimitListener to bound time and
+// connections too. The invoke key is random per
 // bridge. The Origin header decides whether a call is local (one of
 // BridgeConfig.LocalOrigins) or remote. A Bridge is safe for concurrent
 // use.
@@ -152,14 +182,24 @@ type Bridge struct {
 	local    map[string]bool
 	maxBody  int64
 	maxPages int
+	bytes    *semaphore.Weighted // the in-flight body budget
+	bodies   chan struct{}       // one slot per call holding a body
+	now      func() time.Time
 
-	mu    sync.Mutex
-	pages map[string]pageBinding
-	order []string // tokens, oldest first (may hold unbound tokens)
+	mu       sync.Mutex
+	pages    map[string]pageBinding
+	byWindow map[string][]string // tokens per window label, oldest first
+	launches map[string]launch
+	pending  map[string][]string // launch secrets per window label, oldest first
 }
 
 type pageBinding struct {
 	window, webview, origin string
+}
+
+type launch struct {
+	binding Binding
+	expires time.Time
 }
 
 // NewBridge returns a bridge that serves g. It fails when the
@@ -177,7 +217,8 @@ func NewBridge(g *Guarded, cfg BridgeConfig) (*Bridge, error) {
 	if locals == nil {
 		locals = []string{"tauri://localhost", "http://tauri.localhost", "https://tauri.localhost"}
 	}
-	b := &Bridge{g: g, cfg: cfg, local: map[string]bool{}, pages: map[string]pageBinding{}, maxBody: cfg.MaxBody, maxPages: cfg.MaxPages}
+	b := &Bridge{g: g, cfg: cfg, local: map[string]bool{}, pages: map[string]pageBinding{}, byWindow: map[string][]string{},
+		launches: map[string]launch{}, pending: map[string][]string{}, maxBody: cfg.MaxBody, maxPages: cfg.MaxPages, now: time.Now}
 	for _, o := range locals {
 		n, err := normalizeOrigin(o)
 		if err != nil {
@@ -191,11 +232,29 @@ func NewBridge(g *Guarded, cfg BridgeConfig) (*Bridge, error) {
 	if b.maxPages <= 0 {
 		b.maxPages = DefaultMaxPages
 	}
+	inflight := cfg.MaxInflight
+	if inflight <= 0 {
+		inflight = DefaultMaxInflight
+	}
+	b.bytes = semaphore.NewWeighted(max(inflight, b.maxBody))
+	nb := cfg.MaxBodies
+	if nb <= 0 {
+		nb = DefaultMaxBodies
+	}
+	b.bodies = make(chan struct{}, nb)
+	if b.cfg.BodyWait <= 0 {
+		b.cfg.BodyWait = DefaultBodyWait
+	}
+	if b.cfg.LaunchExpiry <= 0 {
+		b.cfg.LaunchExpiry = DefaultLaunchExpiry
+	}
 	if b.key, err = randomToken(); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
+
+var errNoBridge = errors.New("ipc: the Bridge was not made by NewBridge")
 
 func randomToken() (string, error) {
 	var buf [16]byte
@@ -209,6 +268,9 @@ func randomToken() (string, error) {
 // sets the page up. Call it each time the host serves the page: every load
 // gets its own token. It fails on an invalid label or origin.
 func (b *Bridge) Bind(p Binding) (Page, error) {
+	if b == nil || b.pages == nil {
+		return Page{}, errNoBridge
+	}
 	if p.Webview == "" {
 		p.Webview = p.Window
 	}
@@ -239,20 +301,12 @@ func (b *Bridge) Bind(p Binding) (Page, error) {
 	}
 	b.mu.Lock()
 	b.pages[token] = pageBinding{window: p.Window, webview: p.Webview, origin: origin}
-	b.order = append(b.order, token)
-	for len(b.pages) > b.maxPages {
-		delete(b.pages, b.order[0])
-		b.order = b.order[1:]
+	tokens := append(b.byWindow[p.Window], token)
+	for len(tokens) > b.maxPages {
+		delete(b.pages, tokens[0])
+		tokens = tokens[1:]
 	}
-	if len(b.order) > 2*b.maxPages { // drop tokens Unbind already removed
-		kept := make([]string, 0, len(b.pages))
-		for _, t := range b.order {
-			if _, ok := b.pages[t]; ok {
-				kept = append(kept, t)
-			}
-		}
-		b.order = kept
-	}
+	b.byWindow[p.Window] = slices.Clip(tokens)
 	b.mu.Unlock()
 	return Page{Token: token, Script: strings.Replace(internalsScript, "__CAPGUARD_CONFIG__", string(cfg), 1)}, nil
 }
@@ -260,9 +314,116 @@ func (b *Bridge) Bind(p Binding) (Page, error) {
 // Unbind forgets a page's token (the page was closed): its calls are
 // refused from then on.
 func (b *Bridge) Unbind(token string) {
+	if b == nil || b.pages == nil {
+		return
+	}
 	b.mu.Lock()
-	delete(b.pages, token)
+	if p, ok := b.pages[token]; ok {
+		delete(b.pages, token)
+		b.byWindow[p.window] = slices.DeleteFunc(b.byWindow[p.window], func(t string) bool { return t == token })
+		if len(b.byWindow[p.window]) == 0 {
+			delete(b.byWindow, p.window)
+		}
+	}
 	b.mu.Unlock()
+}
+
+// ErrLaunch is wrapped by BindLaunch's error for a launch secret that is
+// unknown, used already or expired.
+var ErrLaunch = errors.New("ipc: unknown, used or expired launch secret")
+
+// Launch prepares the load of a page the host is about to open and
+// returns its launch secret: a random, single-use value that the host
+// hands the page, for example in the URL it opens the window with
+// (QueryLaunch). The server that serves the page calls BindLaunch with
+// it and puts the returned script in the page; a request without a valid
+// secret gets no token, so that another local process, or another page,
+// that fetches a window's page learns nothing and evicts nothing. Secrets
+// expire after BridgeConfig.LaunchExpiry; at most MaxPages wait per window
+// (the oldest is dropped). It fails on an invalid label or origin.
+func (b *Bridge) Launch(p Binding) (string, error) {
+	if b == nil || b.pages == nil {
+		return "", errNoBridge
+	}
+	if p.Webview == "" {
+		p.Webview = p.Window
+	}
+	if err := checkLabel("window", p.Window); err != nil {
+		return "", err
+	}
+	if err := checkLabel("webview", p.Webview); err != nil {
+		return "", err
+	}
+	if _, err := normalizeOrigin(p.Origin); err != nil {
+		return "", fmt.Errorf("ipc: Launch: origin %q: %v", p.Origin, err)
+	}
+	secret, err := randomToken()
+	if err != nil {
+		return "", err
+	}
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.expireLaunches(now)
+	b.launches[secret] = launch{binding: p, expires: now.Add(b.cfg.LaunchExpiry)}
+	waiting := append(b.pending[p.Window], secret)
+	for len(waiting) > b.maxPages {
+		delete(b.launches, waiting[0])
+		waiting = waiting[1:]
+	}
+	b.pending[p.Window] = slices.Clip(waiting)
+	return secret, nil
+}
+
+// mustNormal normalizes an origin Launch already checked.
+func mustNormal(o string) string {
+	n, _ := normalizeOrigin(o)
+	return n
+}
+
+// expireLaunches drops expired secrets; b.mu is held.
+func (b *Bridge) expireLaunches(now time.Time) {
+	for w, secrets := range b.pending {
+		secrets = slices.DeleteFunc(secrets, func(s string) bool {
+			l, ok := b.launches[s]
+			if ok && now.After(l.expires) {
+				delete(b.launches, s)
+				return true
+			}
+			return !ok
+		})
+		if len(secrets) == 0 {
+			delete(b.pending, w)
+		} else {
+			b.pending[w] = secrets
+		}
+	}
+}
+
+// BindLaunch binds the page load of a launch secret (see Launch), which
+// it uses up, and returns the page's token and script as Bind does.
+// origin is the origin the page is being served from: a secret launched
+// for another origin binds nothing. An unknown, used, expired or
+// misplaced secret is an error wrapping ErrLaunch, and binds nothing.
+func (b *Bridge) BindLaunch(secret, origin string) (Page, error) {
+	if b == nil || b.pages == nil {
+		return Page{}, errNoBridge
+	}
+	now := b.now()
+	b.mu.Lock()
+	l, ok := b.launches[secret]
+	if ok {
+		delete(b.launches, secret)
+		b.pending[l.binding.Window] = slices.DeleteFunc(b.pending[l.binding.Window], func(s string) bool { return s == secret })
+	}
+	b.mu.Unlock()
+	if !ok || secret == "" || now.After(l.expires) {
+		return Page{}, ErrLaunch
+	}
+	if want, err := normalizeOrigin(origin); err != nil || want != mustNormal(l.binding.Origin) {
+		return Page{}, fmt.Errorf("%w: the secret was launched for a page of %s, not of %s", ErrLaunch, l.binding.Origin, origin)
+	}
+	return b.Bind(l.binding)
 }
 
 // checkLabel applies Tauri's label rule, restricted to ASCII.
@@ -304,6 +465,65 @@ func normalizeOrigin(s string) (string, error) {
 		}
 	}
 	return scheme + "://" + host, nil
+}
+
+// bodyError is a body the bridge could not read for an allowed call.
+type bodyError struct{ herr *httpError }
+
+func (e *bodyError) Error() string { return "ipc: " + e.herr.text }
+
+// admit waits for room to hold the request's body: a slot among
+// MaxBodies and its size (Content-Length, or MaxBody when unknown) of the
+// in-flight budget. The returned function gives them back.
+func (b *Bridge) admit(r *http.Request) (func(), *httpError) {
+	n := b.maxBody
+	if r.ContentLength >= 0 && r.ContentLength < n {
+		n = r.ContentLength
+	}
+	busy := &httpError{http.StatusServiceUnavailable, "the IPC bridge is busy: too many large calls at once; try again"}
+	ctx, cancel := context.WithTimeout(r.Context(), b.cfg.BodyWait)
+	defer cancel()
+	select {
+	case b.bodies <- struct{}{}:
+	case <-ctx.Done():
+		return nil, busy
+	}
+	if err := b.bytes.Acquire(ctx, n); err != nil {
+		<-b.bodies
+		return nil, busy
+	}
+	return func() {
+		b.bytes.Release(n)
+		<-b.bodies
+	}, nil
+}
+
+// pageURL is the URL a remote call is decided with: the page's URL when
+// the request's Referer names a page of the same origin (browsers send
+// only the origin to another site by default, so this is the exception),
+// otherwise the origin with the path "/". Remote URL patterns with a path
+// can therefore only be enforced for pages that send their full URL (see
+// docs/security.md).
+func pageURL(origin, referer string) string {
+	if referer != "" {
+		if u, err := url.Parse(referer); err == nil && u.User == nil {
+			if o, err := normalizeOrigin(u.Scheme + "://" + u.Host); err == nil && o == origin {
+				p := u.EscapedPath()
+				if p == "" {
+					p = "/"
+				}
+				return origin + p + queryOf(u)
+			}
+		}
+	}
+	return origin + "/"
+}
+
+func queryOf(u *url.URL) string {
+	if u.RawQuery == "" {
+		return ""
+	}
+	return "?" + u.RawQuery
 }
 
 // httpError is a refusal with its status and text.
@@ -439,6 +659,10 @@ func checkJSON(body []byte) error {
 // ServeHTTP answers one request: an IPC call (POST), a CORS preflight
 // (OPTIONS), or a refusal.
 func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if b == nil || b.g == nil {
+		http.Error(w, errNoBridge.Error(), http.StatusInternalServerError)
+		return
+	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Expose-Headers", HeaderResponse)
@@ -486,19 +710,35 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.refuse(w, r, req.command, &page, &httpError{http.StatusForbidden, "failed to acquire webview reference: the " + HeaderToken + " belongs to a page of another origin"})
 		return
 	}
-	// Only now, with a known caller, is the body read.
-	if herr := b.readBody(r, req); herr != nil {
-		b.refuse(w, r, req.command, &page, herr)
-		return
-	}
 	origin := acl.LocalOrigin
 	if !b.local[req.origin] {
-		o, err := acl.ParseOrigin(req.origin + "/")
+		o, err := acl.ParseOrigin(pageURL(req.origin, r.Header.Get("Referer")))
 		if err != nil {
 			b.refuse(w, r, req.command, &page, &httpError{http.StatusBadRequest, "Origin header is not a valid URL"})
 			return
 		}
 		origin = o
+	}
+	// The body is read only once the guard has allowed the call (the
+	// command, the caller and the origin are known from the path and the
+	// headers), under the in-flight budget.
+	var release func()
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	load := func(inv *Invocation) error {
+		rel, herr := b.admit(r)
+		release = rel
+		if herr == nil {
+			herr = b.readBody(r, req)
+		}
+		if herr != nil {
+			return &bodyError{herr}
+		}
+		inv.Args, inv.Raw = req.args, req.raw
+		return nil
 	}
 	ctx := r.Context()
 	if b.cfg.CallTimeout > 0 {
@@ -511,9 +751,13 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Window:  page.window,
 		Webview: page.webview,
 		Origin:  origin,
-		Args:    req.args,
-		Raw:     req.raw,
+		load:    load,
 	})
+	var be *bodyError
+	if errors.As(err, &be) {
+		b.refuse(w, r, req.command, &page, be.herr)
+		return
+	}
 	status := "ok"
 	if err != nil {
 		status, result = "error", RejectValue(err)

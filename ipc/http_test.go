@@ -37,9 +37,13 @@ type seen struct {
 	mu    sync.Mutex
 	calls []ipc.Invocation
 	err   error
+	block func() // when set, runs before the call is recorded
 }
 
 func (s *seen) ServeIPC(ctx context.Context, inv *ipc.Invocation) (any, error) {
+	if s.block != nil {
+		s.block()
+	}
 	s.mu.Lock()
 	s.calls = append(s.calls, *inv)
 	s.mu.Unlock()
@@ -437,13 +441,21 @@ func TestBridgeBindings(t *testing.T) {
 	stat := func(p ipc.Page, origin string) int {
 		return serve(f.b, call(t, p, origin, "plugin:files|stat", `{}`)).status
 	}
-	// Three pages are bound (main, settings, remote): one more forgets main.
+	// Window main has two pages (main, remote), settings one; the bound
+	// is per window: a third page of main forgets none, a fourth forgets
+	// main's oldest, and settings keeps its page throughout.
+	if _, err := f.b.Bind(ipc.Binding{Window: "main", Webview: "third", Origin: mainOrigin}); err != nil {
+		t.Fatal(err)
+	}
+	if got := stat(f.main, mainOrigin); got != 200 {
+		t.Errorf("a page was forgotten before its window's bound: %d", got)
+	}
 	extra, err := f.b.Bind(ipc.Binding{Window: "main", Webview: "panel", Origin: mainOrigin})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := stat(f.main, mainOrigin); got != 403 {
-		t.Errorf("the oldest page still answered: %d", got)
+		t.Errorf("the oldest page of main still answered: %d", got)
 	}
 	if got := stat(extra, mainOrigin); got != 200 || f.h.last().Webview != "panel" {
 		t.Errorf("the new page: %d, webview %q", got, f.h.last().Webview)
@@ -451,6 +463,14 @@ func TestBridgeBindings(t *testing.T) {
 	f.b.Unbind(extra.Token)
 	if got := stat(extra, mainOrigin); got != 403 {
 		t.Errorf("an unbound page answered: %d", got)
+	}
+	for i := 0; i < 10; i++ {
+		if _, err := f.b.Bind(ipc.Binding{Window: "main", Origin: mainOrigin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := serve(f.b, call(t, f.settings, settingsOrigin, "plugin:files|read", `{}`)).status; got != 200 {
+		t.Errorf("pages of main evicted settings' page: %d", got)
 	}
 	// Unbinding and binding many times keeps the bookkeeping bounded (and
 	// still forgets the oldest).
@@ -461,7 +481,7 @@ func TestBridgeBindings(t *testing.T) {
 		}
 		f.b.Unbind(p.Token)
 	}
-	if got := stat(f.remote, remoteOrigin); got != 200 {
+	if got := stat(f.settings, settingsOrigin); got != 200 {
 		t.Errorf("a live page was forgotten: %d", got)
 	}
 }
@@ -705,28 +725,44 @@ commands.allow = ["ping"]
 	mux := http.NewServeMux()
 	mux.Handle("/ipc/", http.StripPrefix("/ipc", bridge))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		page, err := bridge.Bind(ipc.Binding{Window: "main", Origin: "http://127.0.0.1:1430"})
+		// Only a page load the host launched gets a token.
+		page, err := bridge.BindLaunch(r.URL.Query().Get(ipc.QueryLaunch), "http://127.0.0.1:1430")
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			http.Error(w, "open this window from the app", http.StatusForbidden)
 			return
 		}
 		fmt.Fprintf(w, "<!doctype html><script>%s</script><script type=module src=/app.js></script>", page.Script)
 	})
 
+	// The host opens the window with a launch secret in its URL.
+	secret, err := bridge.Launch(ipc.Binding{Window: "main", Origin: "http://127.0.0.1:1430"})
+	if err != nil {
+		panic(err)
+	}
+	load := func(u string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, u, nil))
+		return w
+	}
+	html := load("/?" + ipc.QueryLaunch + "=" + secret).Body.String()
+	fmt.Println("launched:", strings.Contains(html, "invokeKey"), "again:", load("/?"+ipc.QueryLaunch+"="+secret).Code, "without:", load("/").Code)
+	token := regexp.MustCompile(`"token":"([0-9a-f]+)"`).FindStringSubmatch(html)[1]
+
 	// What the page's invoke("ping") sends:
-	page, _ := bridge.Bind(ipc.Binding{Window: "main", Origin: "http://127.0.0.1:1430"})
 	req := httptest.NewRequest(http.MethodPost, "/ipc/ping", strings.NewReader("{}"))
 	req.RemoteAddr = "127.0.0.1:50000"
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", "http://127.0.0.1:1430")
 	req.Header.Set("Tauri-Callback", "1")
 	req.Header.Set("Tauri-Error", "2")
-	req.Header.Set("Tauri-Invoke-Key", keyRE.FindStringSubmatch(page.Script)[1])
-	req.Header.Set("Capguard-Webview-Token", page.Token)
+	req.Header.Set("Tauri-Invoke-Key", keyRE.FindStringSubmatch(html)[1])
+	req.Header.Set("Capguard-Webview-Token", token)
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, req)
 	fmt.Println(w.Code, w.Header().Get("Tauri-Response"), w.Body.String())
-	// Output: 200 ok "pong"
+	// Output:
+	// launched: true again: 403 without: 403
+	// 200 ok "pong"
 }
 
 // BenchmarkBridge measures one call through the bridge (request parsing,
@@ -748,7 +784,7 @@ func BenchmarkBridge(b *testing.B) {
 		b.ReportAllocs()
 		ctx := context.Background()
 		for b.Loop() {
-			if _, err := g.Invoke(ctx, &ipc.Invocation{Command: "plugin:files|stat", Window: "main", Args: json.RawMessage(`{"path":"/x"}`)}); err != nil {
+			if _, err := g.Invoke(ctx, &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main", Args: json.RawMessage(`{"path":"/x"}`)}); err != nil {
 				b.Fatal(err)
 			}
 		}

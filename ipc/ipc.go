@@ -50,7 +50,10 @@ type Invocation struct {
 	Window  string
 	Webview string
 	// Origin is acl.LocalOrigin for the app's own content, or the URL of
-	// the remote page that made the call.
+	// the remote page that made the call (acl.ParseOrigin): the page's
+	// full URL where the transport knows it, since remote URL patterns
+	// may name a path. It is required: the guard denies an invocation
+	// whose Origin is the zero acl.Origin (ErrNoOrigin).
 	Origin acl.Origin
 	// Args is the JSON object of arguments; empty stands for {}.
 	Args json.RawMessage
@@ -61,6 +64,10 @@ type Invocation struct {
 	// Access is what the guard granted. It is nil until the guard has
 	// allowed the call; handlers behind the guard always see it set.
 	Access *Access
+
+	// load, set by a transport, reads Args or Raw once the guard has
+	// allowed the call (the HTTP bridge reads no body of a denied call).
+	load func(inv *Invocation) error
 }
 
 // Handler answers invocations. The result is encoded as JSON for the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/capguard/capguard/acl"
 	"net/http"
 	"strings"
 	"testing"
@@ -79,7 +80,7 @@ func TestGuardObligationRejection(t *testing.T) {
 				opts = append(opts, ipc.Verbose())
 			}
 			g := r.Guard(obligingEngine{compile(t, res), []policy.Obligation{stepUpObligation}}, opts...)
-			_, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: "main"})
+			_, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"})
 			if !errors.Is(err, ipc.ErrNotAllowed) || !errors.Is(err, ipc.ErrObligation) {
 				t.Fatalf("got %v, want a denial for an obligation", err)
 			}

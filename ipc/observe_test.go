@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/capguard/capguard/acl"
 	"strings"
 	"sync"
 	"testing"
@@ -50,42 +51,42 @@ func TestObserverReportsEveryDecision(t *testing.T) {
 	}{
 		{
 			name: "allowed", engine: engine,
-			inv:     &ipc.Invocation{Command: "plugin:files|stat", Window: "main", Args: json.RawMessage(`{"secret":"hunter2"}`)},
+			inv:     &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main", Args: json.RawMessage(`{"secret":"hunter2"}`)},
 			allowed: true, refs: []string{"main/files:allow-stat", "remote/files:allow-stat"},
 		},
 		{
 			name: "denied", engine: engine,
-			inv:  &ipc.Invocation{Command: "plugin:files|read", Window: "settings", Args: json.RawMessage(`{"secret":"hunter2"}`)},
+			inv:  &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "settings", Args: json.RawMessage(`{"secret":"hunter2"}`)},
 			refs: nil,
 		},
 		{
 			name: "denied by a deny entry", engine: engine,
-			inv:  &ipc.Invocation{Command: "plugin:files|write", Window: "main"},
+			inv:  &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|write", Window: "main"},
 			refs: []string{"lock/files:deny-write"},
 		},
 		{
 			name: "engine error", engine: failingEngine{errBoom},
-			inv:   &ipc.Invocation{Command: "plugin:files|stat", Window: "main"},
+			inv:   &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"},
 			errIs: errBoom,
 		},
 		{
 			name:    "obligation met",
 			engine:  obligingEngine{engine, []policy.Obligation{{Type: "biometric", Reason: "r"}}},
 			oblige:  func(context.Context, *ipc.Invocation, policy.Obligation) error { return nil },
-			inv:     &ipc.Invocation{Command: "plugin:files|stat", Window: "main"},
+			inv:     &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"},
 			allowed: true, refs: []string{"main/files:allow-stat", "remote/files:allow-stat"}, obligations: []string{"biometric=met"},
 		},
 		{
 			name:   "obligation failed",
 			engine: obligingEngine{engine, []policy.Obligation{{Type: "biometric"}, {Type: "second"}}},
 			oblige: func(context.Context, *ipc.Invocation, policy.Obligation) error { return met },
-			inv:    &ipc.Invocation{Command: "plugin:files|stat", Window: "main"},
+			inv:    &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"},
 			refs:   []string{"main/files:allow-stat", "remote/files:allow-stat"}, obligations: []string{"biometric=declined"}, errIs: met,
 		},
 		{
 			name:   "obligation without handler",
 			engine: obligingEngine{engine, []policy.Obligation{{Type: "biometric"}}},
-			inv:    &ipc.Invocation{Command: "plugin:files|stat", Window: "main"},
+			inv:    &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"},
 			refs:   []string{"main/files:allow-stat", "remote/files:allow-stat"}, obligations: []string{"biometric=obligation not met: no handler for obligation \"biometric\""}, errIs: ipc.ErrObligation,
 		},
 		{
@@ -173,7 +174,7 @@ func TestObserverTiming(t *testing.T) {
 			return nil
 		}),
 		ipc.WithObserver(func(ev ipc.DecisionEvent) { order = append(order, "event"); latency = ev.Latency }))
-	if _, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: "main"}); err != nil {
+	if _, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(order, ",") != "event,handler" {
@@ -189,7 +190,7 @@ func TestObserverPanic(t *testing.T) {
 	res := resolveFiles(t)
 	r, recs := filesRouter(t)
 	g := r.Guard(compile(t, res), ipc.WithObserver(func(ipc.DecisionEvent) { panic("observer") }))
-	_, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: "main"})
+	_, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"})
 	if !errors.Is(err, ipc.ErrInternal) {
 		t.Fatalf("err = %v, want ErrInternal", err)
 	}
@@ -215,7 +216,7 @@ func TestObserverConcurrent(t *testing.T) {
 				w = "settings"
 			}
 			for j := 0; j < 50; j++ {
-				_, _ = g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: w})
+				_, _ = g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: w})
 			}
 		}(i)
 	}
@@ -254,7 +255,7 @@ func BenchmarkGuardObserver(b *testing.B) {
 			b.ReportAllocs()
 			ctx := context.Background()
 			for b.Loop() {
-				if _, err := g.Invoke(ctx, &ipc.Invocation{Command: "plugin:files|stat", Window: "main"}); err != nil {
+				if _, err := g.Invoke(ctx, &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"}); err != nil {
 					b.Fatal(err)
 				}
 			}

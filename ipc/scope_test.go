@@ -3,6 +3,7 @@ package ipc_test
 import (
 	"context"
 	"errors"
+	"github.com/capguard/capguard/acl"
 	"path"
 	"reflect"
 	"testing"
@@ -32,7 +33,7 @@ func TestDecodeScopeCommandAndGlobal(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := r.Guard(compile(t, res), ipc.WithScopes(res))
-	if _, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|read", Window: "main"}); err != nil {
+	if _, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "main"}); err != nil {
 		t.Fatal(err)
 	}
 	// The capability entry's scope, then the plugin's global scope.
@@ -103,13 +104,13 @@ func TestDecodeScopeFailsClosed(t *testing.T) {
 			if tc.scopes {
 				opts = append(opts, ipc.WithScopes(res))
 			}
-			_, err := r.Guard(compile(t, res), opts...).Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|read", Window: "main"})
+			_, err := r.Guard(compile(t, res), opts...).Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "main"})
 			if !errors.Is(derr, ipc.ErrScope) || !errors.Is(err, ipc.ErrScope) {
 				t.Errorf("got %v", derr)
 			}
 		})
 	}
-	if _, err := ipc.DecodeScope[pathEntry](&ipc.Invocation{Command: "plugin:files|read"}); !errors.Is(err, ipc.ErrScope) {
+	if _, err := ipc.DecodeScope[pathEntry](&ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read"}); !errors.Is(err, ipc.ErrScope) {
 		t.Errorf("unguarded invocation: %v", err)
 	}
 	if _, err := ipc.DecodeScope[pathEntry](nil); !errors.Is(err, ipc.ErrScope) {
@@ -127,7 +128,7 @@ func TestDecodeScopeOnlyGlobal(t *testing.T) {
 		got, err = ipc.DecodeScope[pathEntry](inv)
 		return nil, err
 	}))
-	if _, err := r.Guard(compile(t, res), ipc.WithScopes(res)).Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|stat", Window: "main"}); err != nil {
+	if _, err := r.Guard(compile(t, res), ipc.WithScopes(res)).Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|stat", Window: "main"}); err != nil {
 		t.Fatal(err)
 	}
 	want := ipc.Scope[pathEntry]{Allow: []pathEntry{{"/home/u/docs/*"}}, Deny: []pathEntry{{"/home/u/docs/private"}}}
@@ -163,7 +164,7 @@ func TestDecodeScopeCache(t *testing.T) {
 	}))
 	g := r.Guard(compile(t, res), ipc.WithScopes(res))
 	for i := 0; i < 2; i++ {
-		if _, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|read", Window: "main"}); err != nil {
+		if _, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "main"}); err != nil {
 			t.Fatal(err)
 		}
 	}

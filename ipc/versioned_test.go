@@ -79,7 +79,7 @@ func scopeReader(t testing.TB) *ipc.Router {
 // handler was granted.
 func readAs(t testing.TB, g *ipc.Guarded) (granted, error) {
 	var got granted
-	out, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|read", Window: "main"})
+	out, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "main"})
 	if err == nil {
 		err = json.Unmarshal(out, &got)
 	}
@@ -197,7 +197,7 @@ func TestGuardScopesNeverTorn(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := g.Invoke(ctx, &ipc.Invocation{Command: "plugin:files|read", Window: "main"}); err != nil {
+				if _, err := g.Invoke(ctx, &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "main"}); err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 				}
@@ -234,7 +234,7 @@ func TestGuardScopesNeverTorn(t *testing.T) {
 func TestGuardVersionedEngineFailsClosed(t *testing.T) {
 	res := resolveFilesVersion(t, "a")
 	g := scopeReader(t).Guard(noVersion{compile(t, res)}, ipc.WithScopes(res))
-	_, err := g.Invoke(context.Background(), &ipc.Invocation{Command: "plugin:files|read", Window: "main"})
+	_, err := g.Invoke(context.Background(), &ipc.Invocation{Origin: acl.LocalOrigin, Command: "plugin:files|read", Window: "main"})
 	if !errors.Is(err, ipc.ErrScope) {
 		t.Fatalf("got %v, want ErrScope", err)
 	}
