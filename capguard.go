@@ -69,6 +69,8 @@ type settings struct {
 	ext        *acl.Extension
 	hasExt     bool
 	stepUpOpts []biometric.StepUpOption
+	logs       []*audit.Log // WithAudit: reloads are recorded too
+	storeOpts  []policy.StoreOption
 	// source and dir are set by Load and LoadFS: where Reload reads.
 	source policy.Source
 	dir    string
@@ -96,12 +98,15 @@ func WithObserver(f func(ipc.DecisionEvent)) Option {
 }
 
 // WithAudit records every decision of the guard in an audit log
-// (audit.New): the same as WithObserver(log.Observe). Close the log when
+// (audit.New): the same as WithObserver(log.Observe). With WithReload it
+// records every reload too (audit.Log.ObserveReload), naming the
+// capabilities and obligations a new version removed. Close the log when
 // the app stops.
 func WithAudit(log *audit.Log) Option {
 	return func(s *settings) {
 		if log != nil {
 			s.observers = append(s.observers, log.Observe)
+			s.logs = append(s.logs, log)
 		}
 	}
 }
@@ -116,6 +121,23 @@ func WithAudit(log *audit.Log) Option {
 // combined with WithEngine; use WithBuilder to decide with another engine
 // than the native one.
 func WithReload() Option { return func(s *settings) { s.reload = true } }
+
+// ConfirmRemoval makes a reload (WithReload) that removes capabilities or
+// capguard.json obligations of the version in force wait for f's answer:
+// nil applies it, an error refuses it and keeps the current version (see
+// policy.ConfirmRemoval). Without it such a reload is applied, and
+// reported: Version.Removed, the reload callback (policy.OnReload's event)
+// and, with WithAudit, an audit entry name what was removed.
+func ConfirmRemoval(f func(ctx context.Context, next *policy.Version) error) Option {
+	return func(s *settings) { s.storeOpts = append(s.storeOpts, policy.ConfirmRemoval(f)) }
+}
+
+// RefuseRemoval makes every reload that removes capabilities or
+// obligations fail, keeping the version in force (policy.RefuseRemoval):
+// deleting capguard.json, or emptying it, then needs a restart.
+func RefuseRemoval() Option {
+	return func(s *settings) { s.storeOpts = append(s.storeOpts, policy.RefuseRemoval()) }
+}
 
 // WithBuilder builds the guard's engine with b (for example a Rego engine
 // with the app's own modules) instead of compiling the native engine; with
@@ -164,6 +186,9 @@ func newApp(resolved *acl.Resolved, shim native.Shim, s *settings) (*App, error)
 	if shim == nil {
 		return nil, fmt.Errorf("capguard: no biometric device (use sim.New(sim.Ready()) to simulate one)")
 	}
+	if len(s.storeOpts) > 0 && !s.reload {
+		return nil, fmt.Errorf("capguard: ConfirmRemoval and RefuseRemoval need WithReload")
+	}
 	if s.engine != nil && (s.reload || s.builder != nil) {
 		return nil, fmt.Errorf("capguard: WithEngine gives one fixed engine; to rebuild it on reload, use WithBuilder instead")
 	}
@@ -199,7 +224,7 @@ func newApp(resolved *acl.Resolved, shim native.Shim, s *settings) (*App, error)
 				return &policy.Input{Resolved: resolved, Extension: s.ext}, nil
 			}
 			return src(ctx)
-		}, policy.WithBuilder(builder))
+		}, s.storeOptions(builder)...)
 		if err != nil {
 			return nil, err
 		}
@@ -245,6 +270,14 @@ func newApp(resolved *acl.Resolved, shim native.Shim, s *settings) (*App, error)
 	return app, nil
 }
 
+func (s *settings) storeOptions(builder policy.Builder) []policy.StoreOption {
+	opts := append([]policy.StoreOption{policy.WithBuilder(builder)}, s.storeOpts...)
+	for _, l := range s.logs {
+		opts = append(opts, policy.Notify(l.ObserveReload))
+	}
+	return opts
+}
+
 // Load reads a src-tauri directory for one target (its capabilities,
 // configuration, gen/schemas/acl-manifests.json and, when present,
 // capguard.json), resolves it and calls New. When the manifests have no
@@ -260,6 +293,9 @@ func Load(dir string, target acl.Target, shim native.Shim, opts ...Option) (*App
 // LoadFS is Load for a src-tauri directory held in fsys (its root), such
 // as an embedded one; dir names it in messages.
 func LoadFS(fsys fs.FS, dir string, target acl.Target, shim native.Shim, opts ...Option) (*App, error) {
+	if fsys == nil {
+		return nil, fmt.Errorf("capguard: LoadFS: nil file system")
+	}
 	defaults, err := defaultManifests()
 	if err != nil {
 		return nil, err
@@ -297,7 +333,7 @@ func fromSource(src policy.Source, dir string, shim native.Shim, opts []Option) 
 // deciding with the current version, and the error (wrapping
 // policy.ErrReload) says why, with file:line:col for a bad file.
 func (a *App) Reload(ctx context.Context) (*policy.Version, error) {
-	if a.Store == nil {
+	if a == nil || a.Store == nil {
 		return nil, errNoReload
 	}
 	return a.Store.Reload(ctx)
@@ -307,7 +343,7 @@ func (a *App) Reload(ctx context.Context) (*policy.Version, error) {
 // change (see policy.Watch), until ctx ends or the watcher is closed. It
 // needs WithReload and an app made by Load.
 func (a *App) Watch(ctx context.Context, opts ...policy.WatchOption) (*policy.Watcher, error) {
-	if a.Store == nil {
+	if a == nil || a.Store == nil {
 		return nil, errNoReload
 	}
 	if a.dir == "" {
@@ -316,12 +352,17 @@ func (a *App) Watch(ctx context.Context, opts ...policy.WatchOption) (*policy.Wa
 	return policy.Watch(ctx, a.dir, a.Store, opts...)
 }
 
+var errNilContext = fmt.Errorf("capguard: nil context")
+
 var errNoReload = fmt.Errorf("capguard: the app was made without capguard.WithReload")
 
 // Invoke runs one invocation through the guard: see ipc.Guarded.Invoke.
 // On failure, ipc.RejectValue(err) is the JSON the frontend's promise
 // rejects with.
 func (a *App) Invoke(ctx context.Context, inv *ipc.Invocation) (json.RawMessage, error) {
+	if a == nil || a.IPC == nil {
+		return nil, fmt.Errorf("capguard: Invoke on an App not made by New or Load")
+	}
 	return a.IPC.Invoke(ctx, inv)
 }
 
@@ -335,6 +376,12 @@ func ReferenceEngine(r *acl.Resolved) policy.Engine { return referenceEngine{r} 
 type referenceEngine struct{ r *acl.Resolved }
 
 func (e referenceEngine) Decide(ctx context.Context, req policy.Request) (policy.Decision, error) {
+	if e.r == nil {
+		return policy.Decision{}, policy.ErrNilEngine
+	}
+	if ctx == nil {
+		return policy.Decision{}, errNilContext
+	}
 	if err := ctx.Err(); err != nil {
 		return policy.Decision{}, err
 	}
