@@ -128,7 +128,9 @@ type Window struct {
 	Name string `json:"name"`
 	// Label is the window label the page is bound to.
 	Label string `json:"label"`
-	// URL is the page's address, Origin its origin.
+	// URL is the page's address, Origin its origin. The page is served
+	// only with a launch secret (Server.LaunchURL): the dashboard opens
+	// each window with one, and a GET without it gets no token.
 	URL    string `json:"url"`
 	Origin string `json:"origin"`
 	// Local tells whether the bridge treats the page as the app's own
@@ -151,6 +153,7 @@ type Server struct {
 	feed     *feed
 	windows  []Window
 	dash     string // dashboard origin
+	key      string // the dashboard key, in the URL printed at start
 	packages Packages
 	servers  []*http.Server
 	tmpl     *template.Template
@@ -197,7 +200,7 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Device != nil {
 		device = *cfg.Device
 	}
-	s := &Server{cfg: cfg, device: sim.New(device), devCfg: device, feed: newFeed(500)}
+	s := &Server{cfg: cfg, device: sim.New(device), devCfg: device, feed: newFeed(500), key: nonce()}
 	s.packages = findPackages(cfg.NodeModules)
 	if s.tmpl, err = template.ParseFS(assets, "assets/*.html"); err != nil {
 		return nil, err
@@ -267,10 +270,8 @@ func Start(cfg Config) (*Server, error) {
 		handlers = append(handlers, s.windowHandler(s.windows[i]))
 	}
 	for i, l := range listeners {
-		srv := &http.Server{
-			Handler:           hostCheck(l.Addr().String(), handlers[i]),
-			ReadHeaderTimeout: 10 * time.Second,
-		}
+		srv := ipc.NewServer(hostCheck(l.Addr().String(), handlers[i]), ipc.ServerConfig{})
+		l = ipc.LimitListener(l, ipc.ServerConfig{})
 		s.servers = append(s.servers, srv)
 		s.wg.Add(1)
 		go func() {
@@ -281,8 +282,30 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// URL is the dashboard's address.
+// URL is the dashboard's address, the base of its API (URL()+"api/state").
+// Open OpenURL in a browser: the dashboard page itself needs its key.
 func (s *Server) URL() string { return s.dash + "/" }
+
+// OpenURL is the dashboard page's address with its key (the URL capguard
+// demo prints): the dashboard opens the windows with launch secrets, so
+// only who has this URL can open the windows.
+func (s *Server) OpenURL() string { return s.dash + "/?key=" + s.key }
+
+// LaunchURL returns the address that opens the page name ("main", ...,
+// "untrusted") once, with a fresh launch secret (ipc.Bridge.Launch), as
+// the dashboard's frames do.
+func (s *Server) LaunchURL(name string) (string, error) {
+	for _, w := range s.windows {
+		if w.Name == name {
+			secret, err := s.bridge.Launch(ipc.Binding{Window: w.Label, Origin: w.Origin})
+			if err != nil {
+				return "", err
+			}
+			return w.URL + "?" + ipc.QueryLaunch + "=" + secret, nil
+		}
+	}
+	return "", fmt.Errorf("demo: no page %q", name)
+}
 
 // Windows lists the pages: the app's windows, then the untrusted page.
 func (s *Server) Windows() []Window { return append([]Window(nil), s.windows...) }

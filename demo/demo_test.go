@@ -17,6 +17,7 @@ import (
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/demo"
 	"github.com/capguard/capguard/examples"
+	"github.com/capguard/capguard/ipc"
 	"github.com/capguard/capguard/native/sim"
 )
 
@@ -106,9 +107,13 @@ var (
 
 // page loads a window's page and returns its invoke key and token, as the
 // page's own script has them.
-func page(t testing.TB, w demo.Window) (key, token, html string) {
+func page(t testing.TB, s *demo.Server, w demo.Window) (key, token, html string) {
 	t.Helper()
-	r := do(t, "GET", w.URL, nil, "")
+	u, err := s.LaunchURL(w.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "GET", u, nil, "")
 	if r.status != 200 {
 		t.Fatalf("GET %s: %d %s", w.URL, r.status, r.body)
 	}
@@ -122,7 +127,7 @@ func page(t testing.TB, w demo.Window) (key, token, html string) {
 // invoke makes a call as the page of w does.
 func invoke(t testing.TB, s *demo.Server, w demo.Window, command, args string) response {
 	t.Helper()
-	key, token, _ := page(t, w)
+	key, token, _ := page(t, s, w)
 	return do(t, "POST", s.URL()+"ipc/"+strings.NewReplacer(":", "%3A", "|", "%7C").Replace(command), map[string]string{
 		"Content-Type": "application/json", "Origin": w.Origin, "Tauri-Callback": "1", "Tauri-Error": "2",
 		"Tauri-Invoke-Key": key, "Capguard-Webview-Token": token,
@@ -151,13 +156,25 @@ func TestPagesAndMatrix(t *testing.T) {
 	if got := strings.Join(names, " "); got != "main:main:true settings:settings:true untrusted:main:false" {
 		t.Errorf("pages %s", got)
 	}
-	dash := do(t, "GET", s.URL(), nil, "")
+	if r := do(t, "GET", s.URL(), nil, ""); r.status != http.StatusForbidden {
+		t.Errorf("the dashboard without its key: %d", r.status)
+	}
+	dash := do(t, "GET", s.OpenURL(), nil, "")
 	if dash.status != 200 || !strings.Contains(dash.header.Get("Content-Security-Policy"), "frame-src "+window(t, s, "main").Origin) {
 		t.Fatalf("dashboard: %d %v", dash.status, dash.header)
 	}
 	for _, w := range s.Windows() {
-		if !strings.Contains(dash.body, `src="`+w.URL+`"`) {
+		// Each frame opens its window with a launch secret of its own.
+		m := regexp.MustCompile(`src="` + regexp.QuoteMeta(w.URL+"?"+ipc.QueryLaunch+"=") + `([0-9a-f]{32})"`).FindStringSubmatch(dash.body)
+		if m == nil {
 			t.Errorf("the dashboard has no frame for %s", w.Name)
+			continue
+		}
+		if r := do(t, "GET", w.URL+"?"+ipc.QueryLaunch+"="+m[1], nil, ""); r.status != 200 || !tokenRE.MatchString(r.body) {
+			t.Errorf("the frame's URL of %s: %d", w.Name, r.status)
+		}
+		if r := do(t, "GET", w.URL+"?"+ipc.QueryLaunch+"="+m[1], nil, ""); r.status != http.StatusForbidden || tokenRE.MatchString(r.body) {
+			t.Errorf("the frame's URL of %s opened twice: %d", w.Name, r.status)
 		}
 	}
 	m := state(t, s)["matrix"].(map[string]any)
@@ -231,7 +248,7 @@ func TestCalls(t *testing.T) {
 func TestTokenOfAnotherWindow(t *testing.T) {
 	s := start(t, nil)
 	main, settings := window(t, s, "main"), window(t, s, "settings")
-	key, token, _ := page(t, main)
+	key, token, _ := page(t, s, main)
 	r := do(t, "POST", s.URL()+"ipc/plugin%3Abiometric%7Cauthenticate", map[string]string{
 		"Content-Type": "application/json", "Origin": settings.Origin, "Tauri-Callback": "1", "Tauri-Error": "2",
 		"Tauri-Invoke-Key": key, "Capguard-Webview-Token": token,
@@ -312,7 +329,7 @@ func TestHostCheck(t *testing.T) {
 func TestPackages(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		s := start(t, nil)
-		_, _, html := page(t, window(t, s, "main"))
+		_, _, html := page(t, s, window(t, s, "main"))
 		if strings.Contains(html, "importmap") || !strings.Contains(html, "npm ci --prefix e2e") {
 			t.Errorf("a page without the packages does not say how to install them")
 		}
@@ -344,7 +361,7 @@ func TestPackages(t *testing.T) {
 		}
 		s := start(t, func(c *demo.Config) { c.NodeModules = dir })
 		w := window(t, s, "settings")
-		_, _, html := page(t, w)
+		_, _, html := page(t, s, w)
 		if !strings.Contains(html, `<script type="importmap"`) || !strings.Contains(html, `"@tauri-apps/plugin-biometric":"/npm/@tauri-apps/plugin-biometric/dist-js/index.js"`) {
 			t.Errorf("no import map in the page")
 		}

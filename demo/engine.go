@@ -89,6 +89,9 @@ func (s *Server) reloaded(ev policy.ReloadEvent) {
 		s.setMatrix(s.buildMatrix(ev.Version))
 		e.Version = ev.Version.Seq
 		e.Explanation = fmt.Sprintf("reloaded %s: version %d decides from now on", s.cfg.Dir, ev.Version.Seq)
+		if r := ev.Version.Removed; !r.Empty() {
+			e.Explanation += "; it removed " + r.String()
+		}
 	} else {
 		cur := s.store.Current()
 		e.Version = cur.Seq
@@ -96,6 +99,9 @@ func (s *Server) reloaded(ev policy.ReloadEvent) {
 	}
 	if ev.Err != nil {
 		e.Error = ev.Err.Error()
+	}
+	if s.audit != nil {
+		s.audit.ObserveReload(ev) // the audit log records reloads too
 	}
 	s.feed.add(e)
 }

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -51,7 +52,18 @@ type Entry struct {
 	// Code is the biometric error code of a failed step-up
 	// ("userCancel", ...).
 	Code string `json:"code,omitempty"`
+	// Count is, for a "refused" entry, how many similar refusals (same
+	// source and reason) it stands for; Key names that group. Refusals
+	// are aggregated so that a flood of them cannot push the real
+	// decisions out of the feed.
+	Count int    `json:"count,omitempty"`
+	Key   string `json:"key,omitempty"`
 }
+
+// maxRefusalGroups bounds the distinct groups of refusals in the feed;
+// refusals beyond it share one group ("other sources"). The feed's
+// decisions therefore always keep all but maxRefusalGroups+1 slots.
+const maxRefusalGroups = 32
 
 // Obligation is an obligation of a decision and its outcome.
 type Obligation struct {
@@ -159,11 +171,48 @@ func (f *feed) since(seq uint64) ([]Entry, <-chan struct{}, bool) {
 }
 
 // rejected is the bridge's OnReject.
+// rejected adds a refusal of the bridge, aggregated with the similar
+// ones before it: one entry per source (origin and token's window) and
+// reason (status and text), counted, moved to the top at each refusal.
 func (f *feed) rejected(r ipc.Rejection) {
-	f.add(Entry{
+	key := strconv.Itoa(r.Status) + "|" + r.Origin + "|" + r.Window + "|" + r.Text
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	groups := 0
+	prev := -1
+	for i, e := range f.entries {
+		if e.Kind == "refused" {
+			groups++
+			if e.Key == key {
+				prev = i
+			}
+		}
+	}
+	e := Entry{
 		Time: r.Time, Kind: "refused", Command: r.Command, Window: r.Window, Webview: r.Webview,
-		Origin: r.Origin, Explanation: r.Text, Status: r.Status,
-	})
+		Origin: r.Origin, Explanation: r.Text, Status: r.Status, Count: 1, Key: key,
+	}
+	if prev < 0 && groups >= maxRefusalGroups {
+		key = "other"
+		e = Entry{Time: r.Time, Kind: "refused", Command: r.Command, Origin: "(other sources)", Status: r.Status,
+			Explanation: "refusals from more sources and reasons than the feed shows one by one; the last: " + r.Text, Count: 1, Key: key}
+		for i, old := range f.entries {
+			if old.Key == key {
+				prev = i
+			}
+		}
+	}
+	if prev >= 0 {
+		e.Count = f.entries[prev].Count + 1
+		f.entries = append(f.entries[:prev], f.entries[prev+1:]...)
+	}
+	f.seq++
+	e.Seq = f.seq
+	f.entries = append(f.entries, e)
+	if len(f.entries) > f.max {
+		f.entries = append([]Entry(nil), f.entries[len(f.entries)-f.max:]...)
+	}
+	f.wake()
 }
 
 // observe is the guard's observer: it turns a decision into an entry,

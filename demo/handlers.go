@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -47,9 +48,22 @@ func (s *Server) windowHandler(w Window) http.Handler {
 }
 
 func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request) {
+	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("key")), []byte(s.key)) != 1 {
+		securityHeaders(w)
+		http.Error(w, "open the dashboard with the URL capguard demo printed: it carries the dashboard's key", http.StatusForbidden)
+		return
+	}
 	frames := make([]string, 0, len(s.windows))
+	windows := make([]Window, 0, len(s.windows))
 	for _, win := range s.windows {
 		frames = append(frames, win.Origin)
+		u, err := s.LaunchURL(win.Name)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		win.URL = u // each frame opens its window with a launch secret
+		windows = append(windows, win)
 	}
 	securityHeaders(w)
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-src "+strings.Join(frames, " ")+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -59,7 +73,7 @@ func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request) {
 		Windows  []Window
 		Packages Packages
 		Live     live
-	}{s.cfg.Name, s.windows, s.packages, s.live()}); err != nil {
+	}{s.cfg.Name, windows, s.packages, s.live()}); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
 }
@@ -72,9 +86,12 @@ const importMap = `{"imports":{` +
 	`"@tauri-apps/plugin-biometric":"/npm/@tauri-apps/plugin-biometric/dist-js/index.js"}}`
 
 func (s *Server) serveWindow(w http.ResponseWriter, r *http.Request, win Window) {
-	page, err := s.bridge.Bind(ipc.Binding{Window: win.Label, Origin: win.Origin})
+	// Only a load the host launched gets a token: a GET without a valid
+	// launch secret (another local process, another page) mints nothing.
+	page, err := s.bridge.BindLaunch(r.URL.Query().Get(ipc.QueryLaunch), win.Origin)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		securityHeaders(w)
+		http.Error(w, "this window is opened by the demo's dashboard (its launch secret is missing, used or expired): open the dashboard URL capguard demo printed", http.StatusForbidden)
 		return
 	}
 	n := nonce()

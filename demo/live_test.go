@@ -262,7 +262,7 @@ func TestAuditLog(t *testing.T) {
 	invoke(t, s, main, "plugin:biometric|authenticate", `{"reason":"`+secret+`"}`)
 	invoke(t, s, settings, "open_vault", `{"password":"`+secret+`"}`)
 	// A refusal of the bridge is not a decision: no audit line.
-	key, token, _ := page(t, main)
+	key, token, _ := page(t, s, main)
 	do(t, "POST", s.URL()+"ipc/open_vault", map[string]string{
 		"Content-Type": "application/json", "Origin": settings.Origin, "Tauri-Callback": "1", "Tauri-Error": "2",
 		"Tauri-Invoke-Key": key, "Capguard-Webview-Token": token,

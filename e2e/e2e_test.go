@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +38,25 @@ func TestBrowser(t *testing.T) {
 	url, stop := startDemo(t, bin, env.nodeModules, appDir, auditFile)
 	artifacts := artifactDir(t)
 	res := runBrowser(t, env, url, artifacts, appDir)
+	// Another local process (this test) fetches the pages the browser
+	// has open: without the dashboard's key and the windows' launch
+	// secrets it gets 403 and no token (issue 14, cases 2 and 8).
+	base, _, _ := strings.Cut(url, "?")
+	foreign := map[string]string{}
+	for _, u := range append([]string{base}, windowURLs(res)...) {
+		foreign[u] = fetchStatus(u)
+	}
 	stop() // the audit log is complete once the demo has stopped
+	t.Run("foreign clients", func(t *testing.T) {
+		if len(foreign) < 4 {
+			t.Fatalf("fetched %d pages, want the dashboard and 3 windows", len(foreign))
+		}
+		for u, got := range foreign {
+			if got != "403 without a token" {
+				t.Errorf("GET %s by another process: %s", u, got)
+			}
+		}
+	})
 
 	steps := map[string]json.RawMessage{}
 	for _, s := range res.Steps {
@@ -213,15 +232,29 @@ func TestBrowser(t *testing.T) {
 		if strings.Contains(string(data), secret) {
 			t.Fatalf("the audit log holds the secret argument %s", secret)
 		}
-		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		decisions := 0
+		all := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+		decisions, reloads := 0, 0
 		for _, e := range res.Final.Entries {
-			if e.Kind == "decision" {
+			switch e.Kind {
+			case "decision":
 				decisions++
+			case "reload":
+				reloads++
 			}
 		}
-		if len(lines) != decisions {
-			t.Errorf("%d audit lines for %d decisions", len(lines), decisions)
+		// Reloads are audited too ("capguard/reload"), between the
+		// decisions.
+		var lines []string
+		reloadLines := 0
+		for _, l := range all {
+			if strings.Contains(l, `"path":"capguard/reload"`) {
+				reloadLines++
+				continue
+			}
+			lines = append(lines, l)
+		}
+		if len(lines) != decisions || reloadLines != reloads || reloads == 0 {
+			t.Errorf("%d decision lines for %d decisions, %d reload lines for %d reloads", len(lines), decisions, reloadLines, reloads)
 		}
 		outcomes := map[string]int{}
 		for i, l := range lines {
@@ -290,6 +323,30 @@ func TestBrowser(t *testing.T) {
 		t.Logf("screenshot of the demo page: %s", path)
 		fmt.Printf("e2e: screenshot of the demo page: %s\n", path)
 	})
+}
+
+// windowURLs lists the pages' URLs as the dashboard's state gives them
+// (without launch secrets).
+func windowURLs(res *results) []string {
+	var out []string
+	for _, w := range res.Windows {
+		out = append(out, w.URL)
+	}
+	return out
+}
+
+// fetchStatus GETs u as a stranger and says what it got.
+func fetchStatus(u string) string {
+	r, err := http.Get(u)
+	if err != nil {
+		return err.Error()
+	}
+	defer r.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if strings.Contains(string(body), "invokeKey") || strings.Contains(string(body), `"token"`) {
+		return fmt.Sprintf("%d with a token", r.StatusCode)
+	}
+	return fmt.Sprintf("%d without a token", r.StatusCode)
 }
 
 // check judges one recorded value.

@@ -68,8 +68,10 @@ be combined with --capabilities, --manifests, --plugin or --app.
 (created with mode 0600; never the arguments of a call). The dashboard
 shows the log's lines either way.
 
-The first line printed is "capguard demo: <dashboard URL>". Stop with
-Ctrl-C.`,
+The first line printed is "capguard demo: <dashboard URL>"; the URL
+carries the dashboard's key, and the dashboard opens each window with a
+single-use launch secret, so that another local process that fetches a
+window's page gets no token. Stop with Ctrl-C.`,
 		Args: maxArgs(1),
 		RunE: func(c *cobra.Command, a []string) error {
 			var device *sim.Config
@@ -131,7 +133,7 @@ Ctrl-C.`,
 				return usageError("%v", err)
 			}
 			out := c.OutOrStdout()
-			fmt.Fprintf(out, "capguard demo: %s\n", srv.URL())
+			fmt.Fprintf(out, "capguard demo: %s\n", srv.OpenURL())
 			for _, w := range srv.Windows() {
 				if w.Local {
 					fmt.Fprintf(out, "  window %-10s %s  (local)\n", w.Label, w.URL)

@@ -43,14 +43,17 @@ func TestDemoCommand(t *testing.T) {
 		t.Errorf("output:\n%s", strings.Join(lines, "\n"))
 	}
 	url := strings.TrimPrefix(lines[0], "capguard demo: ")
-	for _, u := range []string{url, url + "api/state", strings.Fields(lines[1])[2]} {
+	base, _, _ := strings.Cut(url, "?")
+	// The printed URL carries the dashboard's key; a window's page opens
+	// only from the dashboard (with a launch secret).
+	for u, want := range map[string]int{url: 200, base: 403, base + "api/state": 200, strings.Fields(lines[1])[2]: 403} {
 		res, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Errorf("GET %s: %d", u, res.StatusCode)
+		if res.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", u, res.StatusCode, want)
 		}
 	}
 	cancel()
@@ -92,7 +95,7 @@ func TestDemoCommandWatchAudit(t *testing.T) {
 	if len(lines) != 8 || !strings.Contains(lines[5], "watching "+dir+": edits to its capabilities") || lines[6] != "  audit log: "+logFile+" (JSON Lines)" {
 		t.Fatalf("output:\n%s\nstderr: %s", strings.Join(lines, "\n"), errOut.String())
 	}
-	url := strings.TrimPrefix(lines[0], "capguard demo: ")
+	url, _, _ := strings.Cut(strings.TrimPrefix(lines[0], "capguard demo: "), "?")
 	res, err := http.Get(url + "api/state")
 	if err != nil {
 		t.Fatal(err)

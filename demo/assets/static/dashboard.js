@@ -80,7 +80,7 @@ function obligationText(o) {
 function badge(e) {
   switch (e.kind) {
     case 'refused':
-      return el('span', { class: 'badge refused' }, `refused ${e.status}`)
+      return el('span', { class: 'badge refused' }, e.count > 1 ? `refused ${e.status} ×${e.count}` : `refused ${e.status}`)
     case 'stepup':
       return el('span', { class: 'badge stepup ' + (e.allowed ? 'allowed' : 'denied') }, `step-up ${e.outcome}`)
     case 'reload':
@@ -95,6 +95,7 @@ function renderEntry(e) {
   // A decision refused by a failed obligation says so in its obligations.
   const error = e.kind === 'decision' && (e.obligations || []).some((o) => !o.met) ? '' : e.error
   let explanation = [e.explanation, e.code ? `code ${e.code}` : '', error, obligations].filter(Boolean).join('\n')
+  if (e.kind === 'refused' && e.count > 1) explanation = `${e.count} similar rejections (the last shown)\n` + explanation
   if (e.kind === 'reload' && (e.changed || []).length) explanation += '\nchanged: ' + e.changed.join(', ')
   let command = e.command || '—'
   if (e.kind === 'reload') command = 'capabilities'
@@ -132,7 +133,11 @@ function addEntries(entries) {
   for (const e of entries) {
     if (e.seq <= lastSeq) continue
     lastSeq = e.seq
-    feed.prepend(renderEntry(e))
+    // A refusal group replaces its previous row.
+    if (e.key) for (const old of feed.querySelectorAll('tr[data-kind="refused"]')) if (old.dataset.key === e.key) old.remove()
+    const row = renderEntry(e)
+    if (e.key) row.dataset.key = e.key
+    feed.prepend(row)
   }
   while (feed.children.length > 200) feed.lastChild.remove()
 }
