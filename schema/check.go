@@ -11,6 +11,7 @@ import (
 
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/internal/doc"
+	"github.com/dunglas/go-urlpattern"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -381,7 +382,29 @@ func (fc *fileCheck) remote(n *doc.Node, ptr string) {
 		}
 		if msg := fc.v.checkPattern(it.Text, true); msg != "" {
 			fc.add(Error, RuleRemoteURL, ptr+"/remote/urls/"+strconv.Itoa(i), false, "remote.urls[%d]: %s", i, msg)
+		} else if p := patternPath(it.Text); p != "" {
+			fc.add(Warning, RuleRemotePath, ptr+"/remote/urls/"+strconv.Itoa(i), false,
+				"remote.urls[%d]: the pattern matches only the paths %s; Tauri matches the page's full URL, but capguard's HTTP bridge knows only the page's origin (and its URL when the page sends a same-origin Referer), so calls from these pages are decided on origin + \"/\" and denied there; a path is no boundary between pages of one origin anyway (docs/security.md)", i, strconv.Quote(p))
 		}
+	}
+}
+
+// RuleRemotePath warns about a remote URL pattern with a path, which the
+// HTTP bridge cannot enforce as Tauri does (it decides on the origin).
+const RuleRemotePath = "remote-path"
+
+// patternPath returns the pathname of a remote URL pattern when it
+// restricts the path, "" when it matches any path (or does not compile).
+func patternPath(s string) string {
+	p, err := urlpattern.New(s, "", nil)
+	if err != nil {
+		return ""
+	}
+	switch path := p.Pathname(); path {
+	case "", "/", "*", "/*", "(.*)", "/(.*)":
+		return ""
+	default:
+		return path
 	}
 }
 

@@ -109,6 +109,12 @@ func TestValidateApp(t *testing.T) {
   "remote": {"urls": ["https://example.com/*"]},
   "permissions": ["fs:read-all", "allow-open-vault"]}`}, want: []want{{"capabilities/main.json", "2:3", "warning", RuleRemoteCommands,
 			`capability "web" lets pages from "https://example.com/*" call 2 native commands: open_vault, plugin:fs|read`}}},
+		{name: "remote pattern with a path the bridge cannot enforce", files: map[string]string{"capabilities/main.json": `{"identifier": "web", "windows": ["main"],
+  "remote": {"urls": ["https://example.com/app/*", "https://example.com", "https://example.com/*"]},
+  "permissions": ["fs:read-all"]}`}, want: []want{
+			{"capabilities/main.json", "2:3", "warning", RuleRemoteCommands, `capability "web" lets pages from "https://example.com/app/*", "https://example.com", "https://example.com/*" call 1 native command`},
+			{"capabilities/main.json", "2:23", "warning", RuleRemotePath, `remote.urls[0]: the pattern matches only the paths "/app/*"; Tauri matches the page's full URL, but capguard's HTTP bridge knows only the page's origin`},
+		}},
 		{name: "scope entry the plugin rejects", files: map[string]string{"capabilities/main.json": `{"identifier": "main", "windows": ["main"],
   "permissions": [{"identifier": "fs:read-all", "allow": [{"path": ""}], "deny": [{"pth": "$HOME"}]}]}`}, want: []want{
 			{"capabilities/main.json", "2:68", "error", RuleScope, `permissions[0].allow[0].path: this allow entry does not fit the fs plugin's scope schema: expected at least 1 character, found 0`},
