@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Builds the Tauri oracle (conformance/tauri-oracle): the main build (the
+# newest tauri-utils with the tauri runtime, release profile) and one small
+# build per older tauri-utils release listed in versions.txt (debug profile,
+# one shared target folder so that common dependencies compile once).
+#
+#   scripts/build-oracle.sh            install the build dependencies, build all
+#   scripts/build-oracle.sh 2.3.1 ...  build only these releases (and the main build)
+#   scripts/build-oracle.sh --main     only the main build (newest tauri-utils, tauri runtime)
+#   scripts/build-oracle.sh --new V    add release V: write versions/V/Cargo.toml
+#                                      and its Cargo.lock, then build it
+#
+# CAPGUARD_TAURI=off turns it into a printed skip (for users without Rust).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+oracle=conformance/tauri-oracle
+
+if [ "${CAPGUARD_TAURI:-}" = off ]; then
+  echo "build-oracle: CAPGUARD_TAURI=off: the Tauri oracle is not built (differential tests skip)"
+  exit 0
+fi
+
+manifest() { # version -> versions/V/Cargo.toml
+  local v=$1 bin=${1//./_}
+  mkdir -p "$oracle/versions/$v"
+  cat >"$oracle/versions/$v/Cargo.toml" <<TOML
+# Written by scripts/build-oracle.sh --new $v: the oracle on tauri-utils $v.
+[package]
+name = "tauri-oracle"
+version = "$v"
+edition = "2021"
+publish = false
+
+[dependencies]
+tauri-utils = { version = "=$v", features = ["build", "config-json5", "config-toml"] }
+serde = "1"
+# as tauri-build, which writes the schemas: properties in declaration order
+schemars = { version = "0.8", features = ["preserve_order"] }
+# Real app builds keep JSON key order (their build graph turns serde_json's
+# preserve_order on: the corpus's acl-manifests.json and schemas keep the
+# plugins' scope schemas in declaration order), so the oracle does too.
+serde_json = { version = "1", features = ["preserve_order"] }
+glob = "0.3"
+json-patch = "3"
+url = "2"
+
+[features]
+runtime = []
+
+[[bin]]
+name = "tauri-oracle-$bin"
+path = "../../src/main.rs"
+
+[profile.dev]
+debug = false
+
+[workspace]
+TOML
+}
+
+versions=()
+if [ "${1:-}" = --new ]; then
+  shift
+  for v in "$@"; do
+    manifest "$v"
+    grep -qx "$v" "$oracle/versions.txt" || echo "$v" >>"$oracle/versions.txt"
+    (cd "$oracle/versions/$v" && cargo generate-lockfile)
+    versions+=("$v")
+  done
+elif [ "${1:-}" = --main ]; then
+  versions=()
+elif [ $# -gt 0 ]; then
+  versions=("$@")
+else
+  mapfile -t versions < <(grep -v '^#' "$oracle/versions.txt" | grep .)
+fi
+
+# Tauri's Linux build dependencies (the runtime links GTK), from Debian.
+if command -v apt-get >/dev/null && ! pkg-config --exists gtk+-3.0 2>/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+      pkg-config build-essential libgtk-3-dev >/dev/null
+  else
+    echo "build-oracle: libgtk-3-dev is missing; install it (apt-get install libgtk-3-dev) or set CAPGUARD_TAURI=off" >&2
+    exit 1
+  fi
+fi
+command -v cargo >/dev/null || { echo "build-oracle: cargo is missing; install Rust or set CAPGUARD_TAURI=off" >&2; exit 1; }
+
+start=$(date +%s)
+echo "build-oracle: main build (tauri-utils $(sed -n 's/^version = "\(.*\)"/\1/p' "$oracle/Cargo.toml" | head -1), tauri runtime)"
+cargo build -q --release --locked --manifest-path "$oracle/Cargo.toml"
+for v in "${versions[@]}"; do
+  [ -f "$oracle/versions/$v/Cargo.toml" ] || { echo "build-oracle: no versions/$v (add it with --new $v)" >&2; exit 1; }
+  echo "build-oracle: tauri-utils $v"
+  CARGO_TARGET_DIR="$PWD/$oracle/target/versions" \
+    cargo build -q --locked --manifest-path "$oracle/versions/$v/Cargo.toml"
+done
+echo "build-oracle: done in $(( $(date +%s) - start )) s; binaries in $oracle/target/release and $oracle/target/versions/debug"
