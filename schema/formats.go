@@ -7,7 +7,10 @@ import (
 )
 
 // A format is one layout of the capability schema, named by the first
-// tauri-utils version that wrote it (as seen in the conformance corpus).
+// tauri-utils release that wrote it. The boundaries come from Tauri itself:
+// the differential test in conformance/ (TestSchemaLayoutsByVersion)
+// generates the schema with every tauri-utils 2.x release and groups the
+// releases by their output.
 // Formats differ in the doc-comment texts of the fixed part and in how
 // permission identifiers are described.
 type format struct {
@@ -37,7 +40,7 @@ const (
 // apply on top of those of every newer entry.
 var formats = []format{
 	{name: "2.5.0", markdown: true},
-	{name: "2.4.0", markdown: true, edits: []edit{
+	{name: "2.3.1", markdown: true, edits: []edit{
 		{capabilityDesc, "programmatic", "programatic"},
 		{descriptionDesc, "programmatic", "programatic"},
 	}},
@@ -63,6 +66,11 @@ var formats = []format{
 // Latest is the newest schema format: the one tauri-build writes from
 // tauri-utils 2.5.0 on (Tauri 2.6 and later).
 const Latest = "2.5.0"
+
+// NewestKnown is the newest tauri-utils release whose schema layout has been
+// checked against the real crate (the oracle's main build). A Cargo.lock that
+// pins a newer release gets an error from LockedFormat rather than a guess.
+const NewestKnown = "2.10.2"
 
 // Formats returns the names of the schema formats capguard writes, newest
 // first. A format is named by the first tauri-utils version that wrote it.

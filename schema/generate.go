@@ -58,7 +58,7 @@ func fixedPart(i int) *doc.Node {
 
 // GenerateOptions tune Generate.
 type GenerateOptions struct {
-	// Format is the tauri-utils version whose layout to write ("2.4.0",
+	// Format is the tauri-utils version whose layout to write ("2.3.1",
 	// "2.8"); empty means Latest. See Formats.
 	Format string
 }
@@ -244,7 +244,7 @@ func (g *generator) entries(key string, m *acl.Manifest) []idEntry {
 }
 
 // setDescription is a set's description as the schema shows it: from
-// tauri-utils 2.4.0 on, followed by the list of what the set includes.
+// tauri-utils 2.3.1 on, followed by the list of what the set includes.
 func (g *generator) setDescription(desc string, perms []string, what string) string {
 	if !g.format.markdown || len(perms) == 0 {
 		return desc

@@ -132,7 +132,7 @@ func TestGenerateOldFormats(t *testing.T) {
 		oldWindows, older bool
 	}{
 		{"2.5.0", true, false, false, false},
-		{"2.4.0", true, true, false, false},
+		{"2.3.1", true, true, false, false},
 		{"2.3.0", false, true, false, false},
 		{"2.1.0", false, true, true, false},
 		{"2.0.0", false, true, true, true},

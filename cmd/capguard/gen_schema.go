@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -27,9 +28,13 @@ only rewritten when its content changes. With --manifests and no DIR or
 --out, the schema goes to stdout. Nothing is written when the manifests
 are invalid.
 
---format-version picks the layout of an older Tauri: give the tauri-utils
-version of the app's Cargo.lock (` + strings.Join(schema.Formats(), ", ") + ` are the
-layouts; the newest, for tauri-utils 2.5.0 and later, is the default).`,
+The layout follows the app's Tauri version: without --format-version the
+command reads the tauri-utils release from DIR/Cargo.lock (or the nearest
+Cargo.lock above DIR, or above the --manifests file), says which layout it
+picked, and fails on a release it does not know (newer than ` + schema.NewestKnown + `).
+Without any Cargo.lock it writes the newest layout and says so.
+--format-version V overrides: give a tauri-utils release (` + strings.Join(schema.Formats(), ", ") + `
+are the layouts, each named by the first release that writes it).`,
 		Args: maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			t, err := acl.ParseTarget(target)
@@ -61,6 +66,17 @@ layouts; the newest, for tauri-utils 2.5.0 and later, is the default).`,
 					out = filepath.Join(args[0], "gen", "schemas")
 				}
 			}
+			if version == "" {
+				from := filepath.Dir(manifests)
+				if len(args) == 1 {
+					from = args[0]
+				} else if manifests == "" {
+					from = ""
+				}
+				if version, err = lockedVersion(c, from); err != nil {
+					return err
+				}
+			}
 			data, err := schema.Generate(ms, schema.GenerateOptions{Format: version})
 			if err != nil {
 				return err
@@ -82,4 +98,28 @@ layouts; the newest, for tauri-utils 2.5.0 and later, is the default).`,
 	f.StringVarP(&out, "out", "o", "", "folder to write the two files to (default: DIR/gen/schemas; stdout without DIR)")
 	f.StringVar(&version, "format-version", "", "tauri-utils version whose schema layout to write (default: the newest)")
 	return c
+}
+
+// lockedVersion picks the schema layout from the Cargo.lock of the app in
+// dir (or above it) and says on stderr which one; "" (the newest) when
+// there is no Cargo.lock or no dir (the embedded example app).
+func lockedVersion(c *cobra.Command, dir string) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	lock, err := schema.FindLock(dir)
+	if errors.Is(err, schema.ErrNoLock) {
+		fmt.Fprintf(c.ErrOrStderr(), "capguard gen schema: no Cargo.lock in %s or above it: writing the newest layout (tauri-utils %s and later); pass --format-version for an older Tauri\n", dir, schema.Latest)
+		return "", nil
+	}
+	if err == nil {
+		var format string
+		if format, err = schema.LockedFormat(lock); err == nil {
+			fmt.Fprintf(c.ErrOrStderr(), "capguard gen schema: %s pins tauri-utils %s: writing the layout of tauri-utils %s and later\n", lock.File, lock.TauriUtils, format)
+			return lock.TauriUtils, nil
+		}
+	}
+	// An unreadable Cargo.lock or an unknown release: invalid input (exit 1),
+	// nothing written.
+	return "", &exitError{code: 1, err: err}
 }
