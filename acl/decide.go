@@ -25,10 +25,10 @@ type Decision struct {
 	// DeniedBy are the deny entries that applied to the call's execution
 	// context; when non-empty the call is denied.
 	DeniedBy []*ResolvedCommand
-	// LegacyDenied is set when Tauri 2.12 and earlier would deny a call that
+	// LegacyDenied is set when Tauri 2.11 and earlier would deny a call that
 	// capguard allows: they apply a command's deny entries to every origin,
-	// while capguard (and Tauri after PR #16072) applies a deny only to the
-	// execution context of its capability.
+	// while capguard (and Tauri from 2.12.0 on, its PR #16072) applies a deny
+	// only to the execution context of its capability.
 	LegacyDenied bool
 	// Message explains the decision with Tauri's debug-build texts.
 	Message string
@@ -151,7 +151,7 @@ func (r *Resolved) explain(req Request, d Decision) string {
 	}
 	if d.Allowed {
 		if d.LegacyDenied {
-			return "allowed (Tauri 2.12 and earlier would deny it: a deny entry for this command applies there to every origin; here only to " +
+			return "allowed (Tauri 2.11 and earlier would deny it: a deny entry for this command applies there to every origin; here only to " +
 				ContextList(r.Denied[req.Command]) + ")"
 		}
 		return "allowed"

@@ -158,7 +158,7 @@ func TestDecideMixed(t *testing.T) {
 		scopes          []uint64
 		message         string
 	}{
-		{"app command, local", Request{"ping", "main", "main", LocalOrigin}, true, true, nil, "Tauri 2.12 and earlier would deny it"},
+		{"app command, local", Request{"ping", "main", "main", LocalOrigin}, true, true, nil, "Tauri 2.11 and earlier would deny it"},
 		{"deny applies in its own context", Request{"ping", "kiosk", "kiosk", kiosk}, false, false, nil, "ping explicitly denied on origin remote: https://kiosk.example.com/\n\nreferenced by: capability: kiosk, permission: deny-ping"},
 		{"deny ignores labels", Request{"ping", "main", "main", kiosk}, false, false, nil, "explicitly denied"},
 		{"remote url of main", Request{"ping", "main", "main", MustOrigin("https://a.example.com/x?y")}, true, true, nil, ""},

@@ -65,13 +65,13 @@ func scopeIDs(list []*acl.ResolvedCommand) []uint64 {
 
 // allowDecision is the decision of a call the matched entries allow; when
 // the command has deny entries (in other execution contexts) the reason
-// says that Tauri 2.12 and earlier would deny it.
+// says that Tauri 2.11 and earlier would deny it.
 func allowDecision(matched []*acl.ResolvedCommand, denies []*acl.ResolvedCommand) Decision {
 	var b strings.Builder
 	b.WriteString("allowed by ")
 	writeRefs(&b, matched)
 	if len(denies) > 0 {
-		b.WriteString(" (Tauri 2.12 and earlier would deny it: they apply a deny entry to every origin; capguard, like later Tauri releases, only to its own execution context: ")
+		b.WriteString(" (Tauri 2.11 and earlier would deny it: they apply a deny entry to every origin; capguard, like Tauri 2.12 and later, only to its own execution context: ")
 		b.WriteString(acl.ContextList(denies))
 		b.WriteString(")")
 	}

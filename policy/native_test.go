@@ -105,7 +105,7 @@ func TestNativeDecide(t *testing.T) {
 		{"remote page of a local and remote capability", acl.Request{Command: "plugin:fs|read", Window: "x", Webview: "ext_1", Origin: page}, true, []string{"ext"}, "https://a.example/*"},
 		{"local window from a remote page", acl.Request{Command: "plugin:fs|read", Window: "main", Webview: "main", Origin: page}, false, nil, "not allowed"},
 		{"deny of an overlapping remote context", acl.Request{Command: "plugin:fs|read", Window: "x", Webview: "ext_1", Origin: admin}, false, []string{"kiosk"}, "explicitly denied"},
-		{"remote deny does not apply locally", acl.Request{Command: "plugin:fs|read", Window: "main", Webview: "main", Origin: local}, true, []string{"main"}, "Tauri 2.12 and earlier would deny it"},
+		{"remote deny does not apply locally", acl.Request{Command: "plugin:fs|read", Window: "main", Webview: "main", Origin: local}, true, []string{"main"}, "Tauri 2.11 and earlier would deny it"},
 		{"local deny ignores labels", acl.Request{Command: "open_vault", Window: "main", Webview: "main", Origin: local}, false, []string{"vault-deny"}, `explicitly denied by capability "vault-deny"`},
 		{"deny applies without labels", acl.Request{Command: "open_vault", Origin: local}, false, []string{"vault-deny"}, "explicitly denied"},
 		{"remote-only capability, local call", acl.Request{Command: "plugin:shell|open", Window: "w", Webview: "w", Origin: local}, false, nil, "not allowed"},
