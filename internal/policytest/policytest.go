@@ -118,16 +118,24 @@ func loadCorpus(t testing.TB) (acls []ACL, skipped map[string]string) {
 	return append(acls, Fixtures(t)...), skipped
 }
 
-// Fixtures resolves Tauri's resolver fixtures: for linux, and for macOS and
-// windows too for the one fixture whose result depends on the platform.
-func Fixtures(t testing.TB) []ACL {
+// Fixture is one of Tauri's resolver fixtures: its name, the manifests of
+// the test plugins it requires (built from their permission files) and its
+// capability files.
+type Fixture struct {
+	Name      string
+	Manifests acl.Manifests
+	CapFiles  []string
+}
+
+// LoadFixtures reads Tauri's resolver fixtures.
+func LoadFixtures(t testing.TB) []Fixture {
 	t.Helper()
 	root := conformance.Path(t, "tauri-acl-fixtures")
 	entries, err := os.ReadDir(filepath.Join(root, "capabilities"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []ACL
+	var out []Fixture
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
@@ -154,6 +162,22 @@ func Fixtures(t testing.TB) []ACL {
 		if err != nil || len(capFiles) == 0 {
 			t.Fatalf("%s: no capability files (%v)", fixture, err)
 		}
+		out = append(out, Fixture{Name: fixture, Manifests: ms, CapFiles: capFiles})
+	}
+	if len(out) == 0 {
+		t.Fatalf("no fixtures under %s", root)
+	}
+	return out
+}
+
+// Fixtures resolves Tauri's resolver fixtures: for linux, and for macOS and
+// windows too for the one fixture whose result depends on the platform.
+func Fixtures(t testing.TB) []ACL {
+	t.Helper()
+	root := conformance.Path(t, "tauri-acl-fixtures")
+	var out []ACL
+	for _, f := range LoadFixtures(t) {
+		fixture, ms, capFiles := f.Name, f.Manifests, f.CapFiles
 		caps, err := acl.LoadCapabilities(capFiles...)
 		if err != nil {
 			t.Fatalf("%s: %v", fixture, err)
