@@ -59,6 +59,18 @@ func conformanceApp(t *testing.T, app string) string {
 			break
 		}
 	}
+	// A clone made elsewhere (git clone . /tmp/ci-check) finds the data next
+	// to the repository it was cloned from, as the root module's tests do.
+	if root == "" {
+		if out, err := exec.Command("git", "-C", repoRoot, "config", "--get", "remote.origin.url").Output(); err == nil {
+			if origin := filepath.Clean(strings.TrimSpace(string(out))); filepath.IsAbs(origin) {
+				cand := filepath.Join(filepath.Dir(origin), "shared", "conformance")
+				if st, err := os.Stat(cand); err == nil && st.IsDir() {
+					root = cand
+				}
+			}
+		}
+	}
 	p := filepath.Join(root, "apps", app, "src-tauri")
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("conformance app %s not found (expected ../shared/conformance next to the repository): %v", app, err)
