@@ -89,7 +89,7 @@ func ParseLock(name string, data []byte) (*Lock, error) {
 				continue
 			}
 			for _, d := range p.Dependencies {
-				if v, ok := strings.CutPrefix(d, "tauri-utils "); ok {
+				if v, ok := strings.CutPrefix(d, "tauri-utils "); ok && len(strings.Fields(v)) > 0 {
 					out.TauriUtils = strings.Fields(v)[0]
 				}
 			}

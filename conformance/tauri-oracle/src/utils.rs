@@ -110,10 +110,10 @@ fn read_config(dir: &Path, target: Target) -> Result<Option<Json>, String> {
     }
     let (mut config, _) = parse::parse_value(target, base).map_err(|e| e.to_string())?;
     // read_platform takes a PathBuf in early 2.x releases and a &Path in later
-    // ones: `into()` fits both.
-    if let Some((platform, _)) =
-        parse::read_platform(target, dir.into()).map_err(|e| e.to_string())?
-    {
+    // ones: `into()` fits both (and is a no-op on the newer ones).
+    #[allow(clippy::useless_conversion)]
+    let platform = parse::read_platform(target, dir.into()).map_err(|e| e.to_string())?;
+    if let Some((platform, _)) = platform {
         json_patch::merge(&mut config, &platform);
     }
     Ok(Some(config))
