@@ -72,10 +72,12 @@ func parseSpec(spec string) (rev, p string, hasPath bool, err error) {
 	if strings.ContainsAny(p, "\x00\r\n") {
 		return "", "", false, fmt.Errorf("%w %q: the path contains a control character", ErrSpec, spec)
 	}
-	if strings.HasPrefix(p, "/") {
+	// Backslashes count as separators, so that "\\x" (written for Windows)
+	// is absolute too.
+	clean := path.Clean(strings.ReplaceAll(p, "\\", "/"))
+	if strings.HasPrefix(clean, "/") {
 		return "", "", false, fmt.Errorf("%w %q: the path after ':' is relative to the top of the repository, not absolute", ErrSpec, spec)
 	}
-	clean := path.Clean(strings.ReplaceAll(p, "\\", "/"))
 	if clean == ".." || strings.HasPrefix(clean, "../") {
 		return "", "", false, fmt.Errorf("%w %q: the path leaves the repository", ErrSpec, spec)
 	}
