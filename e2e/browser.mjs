@@ -88,6 +88,15 @@ try {
   const call = (name, method, ...args) => frames[name].evaluate(([m, a]) => window.demo[m](...a), [method, args])
   const device = async () => (await page.evaluate(() => window.dashboard.state())).device
   const dashboard = (method, ...args) => page.evaluate(([m, a]) => window.dashboard[m](...a), [method, args])
+  // clickAndWait clicks a dashboard button and waits for the POST it sends
+  // to be answered: the handler's fetch runs after click() returns, so a
+  // read of the device state right after a bare click can race it.
+  const clickAndWait = async (selector, path) => {
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === path),
+      page.click(selector)
+    ])
+  }
 
   step('packages', Object.fromEntries(await Promise.all(
     Object.keys(frames).map(async (n) => [n, await frames[n].evaluate(() => window.demo.packages)]))))
@@ -99,7 +108,7 @@ try {
   step('main.checkStatus', await call('main', 'checkStatus'))
   step('main.authenticate.match', await call('main', 'authenticate', 'Open your wallet'))
   // The next touch is scripted with the button of main's card.
-  await page.click('[data-window="main"] .next button[data-outcome="user-cancel"]')
+  await clickAndWait('[data-window="main"] .next button[data-outcome="user-cancel"]', '/api/device/next')
   step('device.pending.after-click', (await device()).pending)
   step('main.authenticate.cancel', await call('main', 'authenticate', 'Open your wallet'))
 
@@ -123,8 +132,8 @@ try {
   step('stepup.again', { attempts: r.attempts })
   // Forget the memory and script a cancel: the call is rejected with the
   // biometric error and open_vault's handler does not run.
-  await page.click('#forget')
-  await page.click('[data-window="main"] .next button[data-outcome="user-cancel"]')
+  await clickAndWait('#forget', '/api/stepup/forget')
+  await clickAndWait('[data-window="main"] .next button[data-outcome="user-cancel"]', '/api/device/next')
   const opened = (await live()).vaultOpened
   r = await attempts(() => call('main', 'invoke', 'open_vault'))
   step('main.open_vault.cancel', r.value)
