@@ -55,12 +55,18 @@ func LoadApp(dir string, target Target) (*App, error) {
 func LoadAppFS(fsys fs.FS, dir string, target Target) (*App, error) {
 	display := func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) }
 	app := &App{Dir: dir, Target: target, Files: CapabilitySet{}}
+	// Only a file that does not exist is missing: one that cannot be read
+	// (no permission, an I/O error) is an error, never "nothing there",
+	// because a config file read as missing would enable every capability
+	// file instead of the ones it lists.
 	if st, err := fs.Stat(fsys, "capabilities"); err == nil && st.IsDir() {
 		files, err := LoadCapabilityFS(fsys, "capabilities", display)
 		if err != nil {
 			return nil, err
 		}
 		app.Files = files
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", display("capabilities"), unwrapPath(err))
 	}
 	entries, err := app.readConfig(fsys, display)
 	if err != nil {
@@ -70,7 +76,9 @@ func LoadAppFS(fsys fs.FS, dir string, target Target) (*App, error) {
 		return nil, err
 	}
 	manifests := path.Join("gen", "schemas", "acl-manifests.json")
-	if _, err := fs.Stat(fsys, manifests); err == nil {
+	if _, err := fs.Stat(fsys, manifests); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", display(manifests), unwrapPath(err))
+	} else if err == nil {
 		app.ManifestsFile = display(manifests)
 		data, err := readFile(fsys, manifests, app.ManifestsFile)
 		if err != nil {
@@ -81,6 +89,16 @@ func LoadAppFS(fsys fs.FS, dir string, target Target) (*App, error) {
 		}
 	}
 	return app, nil
+}
+
+// unwrapPath drops a PathError's own path (relative to the app's root),
+// since the message names the file already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // platformName is the word Tauri uses in platform config file names.
@@ -104,7 +122,10 @@ type configDoc struct {
 func readConfigDoc(fsys fs.FS, display func(string) string, names ...string) (*configDoc, error) {
 	for _, name := range names {
 		if _, err := fs.Stat(fsys, name); err != nil {
-			continue
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("%s: %w", display(name), unwrapPath(err))
 		}
 		shown := display(name)
 		data, err := readFile(fsys, name, shown)

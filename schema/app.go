@@ -100,6 +100,10 @@ func ValidateAppFS(fsys fs.FS, dir string, opts Options) (*Report, error) {
 		if files, err = capabilityFiles(fsys, "capabilities"); err != nil {
 			return nil, err
 		}
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Unreadable is not missing: the report would otherwise say
+		// "no capability files" of a folder it could not look into.
+		return nil, fmt.Errorf("%s: %w", display("capabilities"), err)
 	}
 	c := &collector{v: v, r: r, targets: targets}
 	for _, f := range files {
