@@ -251,7 +251,10 @@ const shownCalls = 40
 
 func (s *Server) deviceLog() deviceLog {
 	calls := s.device.Calls()
-	d := deviceLog{Pending: s.device.Pending(), Calls: []deviceCall{}}
+	// The totals come from the device's counters: its call log keeps only
+	// the last calls.
+	d := deviceLog{Pending: s.device.Pending(), Calls: []deviceCall{},
+		Status: s.device.Count(sim.MethodStatus), Authenticate: s.device.Count(sim.MethodAuthenticate)}
 	s.mu.Lock()
 	unlocked := s.unlocked
 	s.mu.Unlock()
@@ -264,10 +267,7 @@ func (s *Server) deviceLog() deviceLog {
 	}
 	for i, c := range calls {
 		switch c.Method {
-		case sim.MethodStatus:
-			d.Status++
 		case sim.MethodAuthenticate:
-			d.Authenticate++
 			if c.Start.Before(unlocked) {
 				break // before the last unlock, which reset everything
 			}

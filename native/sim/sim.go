@@ -98,6 +98,10 @@ type Config struct {
 	// Now is the clock (default time.Now); tests replace it to expire
 	// lockouts without waiting.
 	Now func() time.Time
+	// LogLimit bounds the call log: it keeps the last LogLimit calls and
+	// forgets older ones (0 means DefaultLogLimit), so that a device that
+	// runs for long does not grow without bound. Count is not affected.
+	LogLimit int
 }
 
 // Ready returns the configuration of a working device: a fingerprint
@@ -106,6 +110,10 @@ type Config struct {
 func Ready() Config {
 	return Config{Type: native.TouchID, Available: true, Enrolled: true, DeviceCredential: true, Default: Match}
 }
+
+// DefaultLogLimit is the number of calls the call log keeps when
+// Config.LogLimit is 0.
+const DefaultLogLimit = 4096
 
 // Method names a Shim method in the call log.
 type Method string
@@ -142,7 +150,11 @@ type Sim struct {
 	lockedUntil time.Time // zero with locked: until Unlock
 	active      int
 	maxActive   int
-	log         []Call
+	// log holds the last calls; base is the number of calls forgotten
+	// before log[0], so call n (counted from 0) is log[n-base].
+	log    []Call
+	base   int
+	counts map[Method]int
 }
 
 var _ native.Shim = (*Sim)(nil)
@@ -150,7 +162,7 @@ var _ native.Shim = (*Sim)(nil)
 // New returns a simulated device configured by cfg (whose Script it
 // copies).
 func New(cfg Config) *Sim {
-	s := &Sim{cfg: cfg}
+	s := &Sim{cfg: cfg, counts: map[Method]int{}}
 	s.queue = append([]Step(nil), cfg.Script...)
 	if s.cfg.Now == nil {
 		s.cfg.Now = time.Now
@@ -182,24 +194,69 @@ func (s *Sim) Unlock() {
 	s.mu.Unlock()
 }
 
-// Calls returns a copy of the call log, in the order the calls started.
+// Calls returns a copy of the call log, in the order the calls started:
+// the last Config.LogLimit calls.
 func (s *Sim) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Call(nil), s.log...)
+	kept := s.log
+	if len(kept) > s.limit() {
+		kept = kept[len(kept)-s.limit():]
+	}
+	return append([]Call(nil), kept...)
 }
 
-// Count returns how many calls of method m the log holds.
+// Count returns how many calls of method m the device received since New,
+// including those the call log no longer holds.
 func (s *Sim) Count(m Method) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.log {
-		if c.Method == m {
-			n++
-		}
+	return s.counts[m]
+}
+
+// Forgotten returns how many calls the call log dropped to stay within
+// Config.LogLimit.
+func (s *Sim) Forgotten() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.base
+	if len(s.log) > s.limit() {
+		n += len(s.log) - s.limit()
 	}
 	return n
+}
+
+// record appends c to the call log and returns its number; s.mu is held.
+// The log is trimmed in batches (when it reaches one and a half times the
+// limit), so that appending stays cheap.
+func (s *Sim) record(c Call) int {
+	if s.counts == nil {
+		s.counts = map[Method]int{}
+	}
+	s.counts[c.Method]++
+	if limit := s.limit(); len(s.log) >= limit+limit/2+1 {
+		drop := len(s.log) - limit
+		s.log = append(make([]Call, 0, limit+limit/2+1), s.log[drop:]...)
+		s.base += drop
+	}
+	s.log = append(s.log, c)
+	return s.base + len(s.log) - 1
+}
+
+func (s *Sim) limit() int {
+	if s.cfg.LogLimit <= 0 {
+		return DefaultLogLimit
+	}
+	return s.cfg.LogLimit
+}
+
+// entry returns call n of the log, or nil when it was forgotten; s.mu is
+// held.
+func (s *Sim) entry(n int) *Call {
+	if n < s.base {
+		return nil
+	}
+	return &s.log[n-s.base]
 }
 
 // Active returns the number of prompts showing right now.
@@ -248,7 +305,7 @@ func (s *Sim) Status(ctx context.Context) (native.Status, error) {
 		LockedOut:        s.isLocked(now),
 		DeviceCredential: s.cfg.DeviceCredential,
 	}
-	s.log = append(s.log, Call{Method: MethodStatus, Start: now, End: now})
+	s.record(Call{Method: MethodStatus, Start: now, End: now})
 	return st, nil
 }
 
@@ -275,14 +332,12 @@ const (
 func (s *Sim) Authenticate(ctx context.Context, p native.Prompt) error {
 	s.mu.Lock()
 	now := s.cfg.Now()
-	idx := len(s.log)
-	s.log = append(s.log, Call{Method: MethodAuthenticate, Prompt: p, Start: now})
 	s.active++
 	if s.active > s.maxActive {
 		s.maxActive = s.active
 	}
 	overlap := s.active > 1
-	s.log[idx].Overlap = overlap
+	idx := s.record(Call{Method: MethodAuthenticate, Prompt: p, Start: now, Overlap: overlap})
 	refusal := s.refusal(p, now, overlap)
 	var step Step
 	if refusal == nil {
@@ -380,7 +435,10 @@ func (s *Sim) finish(idx int, o Outcome, err error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.active--
-	c := &s.log[idx]
+	c := s.entry(idx)
+	if c == nil {
+		return err // forgotten while it was showing
+	}
 	c.End = s.cfg.Now()
 	c.Outcome = o
 	if code, ok := native.CodeOf(err); ok {

@@ -292,3 +292,56 @@ func TestUnknownOutcomeFailsClosed(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestLogLimit: the call log keeps the last LogLimit calls, in order,
+// while Count keeps counting every call, and an attempt whose entry was
+// forgotten while it was showing still returns its outcome.
+func TestLogLimit(t *testing.T) {
+	cfg := sim.Ready()
+	cfg.LogLimit = 10
+	release := make(chan struct{})
+	started := make(chan struct{})
+	cfg.OnAttempt = func(p native.Prompt) {
+		if p.Reason == "slow" {
+			close(started)
+			<-release
+		}
+	}
+	s := sim.New(cfg)
+	done := make(chan error, 1)
+	go func() { done <- s.Authenticate(context.Background(), native.Prompt{Reason: "slow"}) }()
+	<-started
+	ctx := context.Background()
+	for i := range 100 {
+		if _, err := s.Status(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Calls()) > 10 {
+			t.Fatalf("after %d calls the log holds %d entries, limit 10", i+2, len(s.Calls()))
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("the attempt whose entry was forgotten: %v", err)
+	}
+	calls := s.Calls()
+	if len(calls) != 10 || s.Forgotten() != 91 {
+		t.Errorf("%d entries kept, %d forgotten; want 10 and 91", len(calls), s.Forgotten())
+	}
+	for _, c := range calls {
+		if c.Method != sim.MethodStatus {
+			t.Errorf("kept %+v, want only the last status calls", c)
+		}
+	}
+	if s.Count(sim.MethodStatus) != 100 || s.Count(sim.MethodAuthenticate) != 1 {
+		t.Errorf("Count: %d status, %d authenticate; want 100 and 1", s.Count(sim.MethodStatus), s.Count(sim.MethodAuthenticate))
+	}
+	// The default bound applies to a Config that sets none.
+	d := sim.New(sim.Ready())
+	for range sim.DefaultLogLimit + 5 {
+		_, _ = d.Status(ctx)
+	}
+	if len(d.Calls()) != sim.DefaultLogLimit || d.Count(sim.MethodStatus) != sim.DefaultLogLimit+5 {
+		t.Errorf("default limit: %d kept, %d counted", len(d.Calls()), d.Count(sim.MethodStatus))
+	}
+}
