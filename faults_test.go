@@ -16,6 +16,7 @@ import (
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/audit"
 	"github.com/capguard/capguard/examples"
+	"github.com/capguard/capguard/internal/faultfs"
 	"github.com/capguard/capguard/ipc"
 	"github.com/capguard/capguard/native"
 	"github.com/capguard/capguard/native/sim"
@@ -102,30 +103,17 @@ func TestFaultDeviceVanishesMidPrompt(t *testing.T) {
 	}
 }
 
-// faultyFS fails to read one file (EACCES) while fail is set.
-type faultyFS struct {
-	fs.FS
-	name string
-	fail atomic.Bool
-}
-
-func (f *faultyFS) Open(name string) (fs.File, error) {
-	if f.fail.Load() && name == f.name {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
-	}
-	return f.FS.Open(name)
-}
-
 // TestFaultFilesUnreadableDuringReload: a policy file that cannot be read
 // in the middle of a reload fails the reload with its name; the version in
 // force keeps deciding exactly as before, and a later reload succeeds.
 func TestFaultFilesUnreadableDuringReload(t *testing.T) {
 	for _, name := range []string{"capguard.json", "tauri.conf.json", "gen/schemas/acl-manifests.json", "capabilities/settings.toml", "capabilities"} {
 		t.Run(name, func(t *testing.T) {
-			fsys := &faultyFS{FS: examples.App(), name: name}
+			fsys := faultfs.New(examples.App(), name)
+			fsys.Set(false)
 			app := exampleApp(t, &vanishingDevice{}, capguard.WithReload(), capguard.WithSource(policy.AppSourceFS(fsys, "app", acl.Linux, nil)))
 			before := app.Store.Current()
-			fsys.fail.Store(true)
+			fsys.Set(true)
 			_, err := app.Reload(context.Background())
 			if !errors.Is(err, policy.ErrReload) || !errors.Is(err, fs.ErrPermission) {
 				t.Fatalf("reload with %s unreadable: %v", name, err)
@@ -138,7 +126,7 @@ func TestFaultFilesUnreadableDuringReload(t *testing.T) {
 			if err != nil || !d.Allowed || len(d.Obligations) != 1 {
 				t.Errorf("open_vault after the failed reload: %+v %v", d, err)
 			}
-			fsys.fail.Store(false)
+			fsys.Set(false)
 			if v, err := app.Reload(context.Background()); err != nil || v.Seq != 2 {
 				t.Errorf("reload once readable: %v", err)
 			}

@@ -9,28 +9,8 @@ import (
 	"testing/fstest"
 
 	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/internal/faultfs"
 )
-
-// deniedFS is an fs.FS in which some names cannot be read: Open and Stat
-// fail with fs.ErrPermission, as os.DirFS does for a file of mode 000.
-type deniedFS struct {
-	fstest.MapFS
-	denied map[string]bool
-}
-
-func (d deniedFS) Open(name string) (fs.File, error) {
-	if d.denied[name] {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
-	}
-	return d.MapFS.Open(name)
-}
-
-func (d deniedFS) Stat(name string) (fs.FileInfo, error) {
-	if d.denied[name] {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrPermission}
-	}
-	return d.MapFS.Stat(name)
-}
 
 // TestLoadAppUnreadable: a file or folder of the app that exists but
 // cannot be read fails the load, naming it. Read as missing, an
@@ -53,7 +33,7 @@ func TestLoadAppUnreadable(t *testing.T) {
 	}
 	for _, name := range []string{"tauri.conf.json", "capabilities", "gen/schemas/acl-manifests.json"} {
 		t.Run(name, func(t *testing.T) {
-			fsys := deniedFS{app, map[string]bool{name: true}}
+			fsys := faultfs.New(app, name)
 			got, err := acl.LoadAppFS(fsys, "app", acl.Linux)
 			if err == nil {
 				t.Fatalf("loaded with %s unreadable: %d capabilities", name, len(got.Capabilities))

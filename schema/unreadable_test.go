@@ -7,29 +7,8 @@ import (
 	"testing/fstest"
 
 	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/internal/faultfs"
 )
-
-// refusingFS fails Open and Stat of some names with fs.ErrPermission, as
-// os.DirFS does for a folder of mode 000 (which root can still read, so a
-// test on disk cannot show it).
-type refusingFS struct {
-	fstest.MapFS
-	denied map[string]bool
-}
-
-func (d refusingFS) Open(name string) (fs.File, error) {
-	if d.denied[name] {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
-	}
-	return d.MapFS.Open(name)
-}
-
-func (d refusingFS) Stat(name string) (fs.FileInfo, error) {
-	if d.denied[name] {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrPermission}
-	}
-	return d.MapFS.Stat(name)
-}
 
 // TestValidateUnreadable: an app folder that exists but cannot be read is
 // an error, not a clean report of an app without capabilities or config.
@@ -44,7 +23,7 @@ func TestValidateUnreadable(t *testing.T) {
 		t.Fatalf("readable app: %v, %+v", err, r)
 	}
 	for _, name := range []string{"capabilities", "tauri.conf.json"} {
-		r, err := ValidateAppFS(refusingFS{app, map[string]bool{name: true}}, "src-tauri", opts)
+		r, err := ValidateAppFS(faultfs.New(app, name), "src-tauri", opts)
 		if err != nil {
 			if !errors.Is(err, fs.ErrPermission) {
 				t.Errorf("%s unreadable: error %v does not say why", name, err)
