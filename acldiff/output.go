@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/internal/ghcmd"
 )
 
 // Format is an output format of a report.
@@ -367,28 +368,17 @@ func (r *Report) WriteGitHub(w io.Writer) error {
 				continue
 			}
 			placed = true
-			b.WriteString("::" + level + " file=" + ghProperty(filepath.ToSlash(x.File)))
+			b.WriteString("::" + level + " file=" + ghcmd.Property(filepath.ToSlash(x.File)))
 			if x.Line > 0 {
 				fmt.Fprintf(&b, ",line=%d,col=%d", x.Line, x.Column)
 			}
-			b.WriteString(",title=" + ghProperty(title) + "::" + ghData(msg+" (capability "+x.Capability+", "+x.Entry+")") + "\n")
+			b.WriteString(",title=" + ghcmd.Property(title) + "::" + ghcmd.Data(msg+" (capability "+x.Capability+", "+x.Entry+")") + "\n")
 		}
 		if !placed {
-			b.WriteString("::" + level + " title=" + ghProperty(title) + "::" + ghData(msg) + "\n")
+			b.WriteString("::" + level + " title=" + ghcmd.Property(title) + "::" + ghcmd.Data(msg) + "\n")
 		}
 	}
-	b.WriteString("::notice title=capguard diff::" + ghData(r.Summary()) + "\n")
+	b.WriteString("::notice title=capguard diff::" + ghcmd.Data(r.Summary()) + "\n")
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-// ghData escapes a workflow command's message (%, CR, LF).
-func ghData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// ghProperty escapes a workflow command's property: as ghData, and ':'
-// and ','.
-func ghProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }

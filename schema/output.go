@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/internal/ghcmd"
 )
 
 // Merge adds the findings, sources and targets of o to r.
@@ -158,27 +159,15 @@ func (r *Report) WriteGitHub(w io.Writer) error {
 		case Note:
 			cmd = "notice"
 		}
-		b.WriteString("::" + cmd + " file=" + githubProperty(filepath.ToSlash(f.Pos.File)))
+		b.WriteString("::" + cmd + " file=" + ghcmd.Property(filepath.ToSlash(f.Pos.File)))
 		if f.Pos.Line > 0 {
 			fmt.Fprintf(&b, ",line=%d,col=%d", f.Pos.Line, f.Pos.Col)
 		}
-		b.WriteString(",title=" + githubProperty("capguard "+f.Rule))
-		b.WriteString("::" + githubData(f.Message) + "\n")
+		b.WriteString(",title=" + ghcmd.Property("capguard "+f.Rule))
+		b.WriteString("::" + ghcmd.Data(f.Message) + "\n")
 	}
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-// githubData escapes the message of a workflow command as GitHub's
-// toolkit does: %, CR and LF.
-func githubData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// githubProperty escapes a property value of a workflow command: what
-// githubData escapes, and the separators ':' and ','.
-func githubProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }
 
 // ruleDescriptions are the SARIF rule texts.

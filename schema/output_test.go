@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/internal/ghcmd"
 )
 
 // sampleReport validates a small app with an error, a warning and a note.
@@ -108,25 +109,13 @@ func TestWriteGitHub(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("expected 3 commands:\n%s", b.String())
 	}
-	file := githubProperty(filepath.ToSlash(filepath.Join(dir, "capabilities", "main.json")))
+	file := ghcmd.Property(filepath.ToSlash(filepath.Join(dir, "capabilities", "main.json")))
 	want := "::error file=" + file + ",line=4,col=33,title=capguard unknown-permission::unknown permission \"fs:raed-all\" for fs; did you mean \"fs:read-all\"?"
 	if lines[0] != want {
 		t.Errorf("\n got %s\nwant %s", lines[0], want)
 	}
 	if !strings.HasPrefix(lines[1], "::warning ") || !strings.HasPrefix(lines[2], "::notice ") {
 		t.Errorf("severities: %q, %q", lines[1], lines[2])
-	}
-	for _, tc := range []struct{ in, data, prop string }{
-		{"a%b", "a%25b", "a%25b"},
-		{"line1\nline2\r", "line1%0Aline2%0D", "line1%0Aline2%0D"},
-		{"C:\\x,y", "C:\\x,y", "C%3A\\x%2Cy"},
-	} {
-		if got := githubData(tc.in); got != tc.data {
-			t.Errorf("githubData(%q) = %q, want %q", tc.in, got, tc.data)
-		}
-		if got := githubProperty(tc.in); got != tc.prop {
-			t.Errorf("githubProperty(%q) = %q, want %q", tc.in, got, tc.prop)
-		}
 	}
 }
 
