@@ -110,3 +110,39 @@ func FuzzParseManifests(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCompileRemote: any remote URL pattern either compiles or fails with
+// an input error, and a compiled pattern decides any page URL without
+// panicking; a pattern never matches the local origin.
+func FuzzCompileRemote(f *testing.F) {
+	for _, s := range []string{
+		"https://*.example.com", "https://example.com/api/*", "http://localhost:*", "https://{a,b}.dev/:id(\\d+)",
+		"/relative/*", "*://x", "https://[::1]:8080/*", "https://ex%61mple.com/", "data:text/plain,hi", "https://a.dev/(.*)?q=1#h",
+		"https://a.dev/:p+/:q*", "https://xn--bcher-kva.example/", "https://a.dev/\\(x\\)", "https://(a|b).dev",
+	} {
+		f.Add(s, "https://a.example.com/x?y#z")
+	}
+	f.Fuzz(func(t *testing.T, pattern, page string) {
+		p, err := CompileRemote(pattern)
+		if err != nil {
+			if !IsInputError(err) {
+				t.Fatalf("compile error is not an input error: %v", err)
+			}
+			return
+		}
+		if p.String() != pattern {
+			t.Fatalf("String() = %q, want %q", p.String(), pattern)
+		}
+		if p.Match(LocalOrigin) {
+			t.Fatalf("%q matches the local origin", pattern)
+		}
+		o, err := ParseOrigin(page)
+		if err != nil {
+			if !IsInputError(err) {
+				t.Fatalf("origin error is not an input error: %v", err)
+			}
+			return
+		}
+		_ = p.Match(o)
+	})
+}
