@@ -66,7 +66,7 @@ func LoadAppFS(fsys fs.FS, dir string, target Target) (*App, error) {
 		}
 		app.Files = files
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", display("capabilities"), unwrapPath(err))
+		return nil, atPath(err, "stat", display("capabilities"))
 	}
 	entries, err := app.readConfig(fsys, display)
 	if err != nil {
@@ -77,7 +77,7 @@ func LoadAppFS(fsys fs.FS, dir string, target Target) (*App, error) {
 	}
 	manifests := path.Join("gen", "schemas", "acl-manifests.json")
 	if _, err := fs.Stat(fsys, manifests); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", display(manifests), unwrapPath(err))
+		return nil, atPath(err, "stat", display(manifests))
 	} else if err == nil {
 		app.ManifestsFile = display(manifests)
 		data, err := readFile(fsys, manifests, app.ManifestsFile)
@@ -89,16 +89,6 @@ func LoadAppFS(fsys fs.FS, dir string, target Target) (*App, error) {
 		}
 	}
 	return app, nil
-}
-
-// unwrapPath drops a PathError's own path (relative to the app's root),
-// since the message names the file already.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // platformName is the word Tauri uses in platform config file names.
@@ -125,7 +115,7 @@ func readConfigDoc(fsys fs.FS, display func(string) string, names ...string) (*c
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			return nil, fmt.Errorf("%s: %w", display(name), unwrapPath(err))
+			return nil, atPath(err, "stat", display(name))
 		}
 		shown := display(name)
 		data, err := readFile(fsys, name, shown)

@@ -38,7 +38,7 @@ func TestLoadAppUnreadable(t *testing.T) {
 			if err == nil {
 				t.Fatalf("loaded with %s unreadable: %d capabilities", name, len(got.Capabilities))
 			}
-			if !errors.Is(err, fs.ErrPermission) || !strings.HasPrefix(err.Error(), filepath.Join("app", filepath.FromSlash(name))+": ") {
+			if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), " "+filepath.Join("app", filepath.FromSlash(name))+": ") {
 				t.Errorf("error %q: want it to name %s and wrap fs.ErrPermission", err, name)
 			}
 		})

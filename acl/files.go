@@ -24,7 +24,7 @@ const MaxFileSize = 8 << 20
 func readFile(fsys fs.FS, name, display string) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, atPath(err, "open", display)
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Size() > MaxFileSize {
@@ -38,6 +38,17 @@ func readFile(fsys fs.FS, name, display string) ([]byte, error) {
 		return nil, tooLarge(display, int64(len(data)))
 	}
 	return data, nil
+}
+
+// atPath names the file of an fs error by its display path (the fs.FS
+// knows it relative to the app's root only), keeping what errors.Is
+// matches (fs.ErrNotExist, fs.ErrPermission).
+func atPath(err error, op, display string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: pe.Op, Path: display, Err: pe.Err}
+	}
+	return &fs.PathError{Op: op, Path: display, Err: err}
 }
 
 func tooLarge(file string, size int64) error {

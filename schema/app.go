@@ -103,7 +103,11 @@ func ValidateAppFS(fsys fs.FS, dir string, opts Options) (*Report, error) {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// Unreadable is not missing: the report would otherwise say
 		// "no capability files" of a folder it could not look into.
-		return nil, fmt.Errorf("%s: %w", display("capabilities"), err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &fs.PathError{Op: "stat", Path: display("capabilities"), Err: err}
 	}
 	c := &collector{v: v, r: r, targets: targets}
 	for _, f := range files {

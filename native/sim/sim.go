@@ -162,7 +162,7 @@ var _ native.Shim = (*Sim)(nil)
 // New returns a simulated device configured by cfg (whose Script it
 // copies).
 func New(cfg Config) *Sim {
-	s := &Sim{cfg: cfg, counts: map[Method]int{}}
+	s := &Sim{cfg: cfg}
 	s.queue = append([]Step(nil), cfg.Script...)
 	if s.cfg.Now == nil {
 		s.cfg.Now = time.Now
