@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,7 +116,7 @@ func TestFaultFilesUnreadableDuringReload(t *testing.T) {
 			before := app.Store.Current()
 			fsys.Set(true)
 			_, err := app.Reload(context.Background())
-			if !errors.Is(err, policy.ErrReload) || !errors.Is(err, fs.ErrPermission) {
+			if !errors.Is(err, policy.ErrReload) || !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), filepath.Join("app", filepath.FromSlash(name))+":") {
 				t.Fatalf("reload with %s unreadable: %v", name, err)
 			}
 			t.Logf("%s unreadable: %v", name, err)
