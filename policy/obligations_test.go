@@ -214,6 +214,6 @@ func ExampleWithExtension() {
 		fmt.Printf("%s: allowed %v, obligations %+v\n", cmd, d.Allowed, d.Obligations)
 	}
 	// Output:
-	// open_vault: allowed true, obligations [{Type:biometric MaxAgeS:300 Reason:Unlock your vault}]
+	// open_vault: allowed true, obligations [{Type:biometric MaxAgeS:300 Reason:Unlock your vault Binding:}]
 	// plugin:biometric|status: allowed true, obligations []
 }

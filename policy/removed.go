@@ -138,7 +138,14 @@ func RuleText(r *acl.ObligationRule) string {
 		b.WriteString(" from webviews ")
 		globs(r.Webviews)
 	}
-	b.WriteString(": " + r.Type + " (max age " + strconv.Itoa(r.MaxAgeS) + " s")
+	b.WriteString(": " + r.Type)
+	if r.Binding == BindingSigned {
+		// Dropping the signature from a rule weakens it: the text
+		// changes, so a reload that does it reports the signed rule as
+		// removed.
+		b.WriteString(", signed")
+	}
+	b.WriteString(" (max age " + strconv.Itoa(r.MaxAgeS) + " s")
 	if r.Reason != "" {
 		b.WriteString(", " + strconv.Quote(r.Reason))
 	}

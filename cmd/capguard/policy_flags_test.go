@@ -38,7 +38,7 @@ func TestCheckPolicy(t *testing.T) {
 		stderr string
 	}{
 		{"obligation reported", []string{"check", "--window", "main", "--policy", examplePolicies, "open_vault"}, 0,
-			[]string{"allowed: open_vault", "policy " + examplePolicies + ": allowed, once these obligations are met:", `biometric: a biometric authentication of the user at most 300 s old ("Unlock your vault")`}, ""},
+			[]string{"allowed: open_vault", "policy " + examplePolicies + ": allowed, once these obligations are met:", `biometric (event-bound): a biometric authentication of the user at most 300 s old ("Unlock your vault")`}, ""},
 		{"no obligation", []string{"check", "--window", "main", "--policy", examplePolicies, "plugin:biometric|status"}, 0,
 			[]string{"allowed: plugin:biometric|status", "allowed, no obligations"}, ""},
 		{"policy denial", []string{"check", "--window", "settings", "--policy", denySettings, "plugin:biometric|status"}, 1,
