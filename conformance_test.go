@@ -23,7 +23,8 @@ import (
 // from an unrelated remote page. The guard must agree with the reference
 // decision: a denied call fails with ErrNotAllowed, an allowed one passes
 // the guard and, as the app's own commands are not registered here, ends
-// with Tauri's "Command ... not found" (or runs, for biometric commands).
+// with Tauri's "Command ... not found" (or runs, for the commands of the
+// biometric and biometry plugins, which capguard serves).
 func TestRealAppsThroughTheGuard(t *testing.T) {
 	apps := conformance.Apps(t)
 	for _, name := range apps {
@@ -87,7 +88,7 @@ func checkApp(t *testing.T, target acl.Target, app *capguard.App) int {
 				if denied == want {
 					t.Errorf("%s: %s from %q (%s): reference allowed=%v, guard: %v", target, cmd, label, origin, want, err)
 				}
-				if want && err != nil && !errors.Is(err, ipc.ErrNotFound) && !strings.HasPrefix(cmd, "plugin:biometric|") {
+				if want && err != nil && !errors.Is(err, ipc.ErrNotFound) && !strings.HasPrefix(cmd, "plugin:biometric|") && !strings.HasPrefix(cmd, "plugin:biometry|") {
 					t.Errorf("%s: %s from %q: allowed, but %v", target, cmd, label, err)
 				}
 				checked++

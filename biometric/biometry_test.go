@@ -11,6 +11,7 @@ import (
 
 	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/biometric"
+	"github.com/capguard/capguard/internal/conformance"
 	"github.com/capguard/capguard/ipc"
 	"github.com/capguard/capguard/native"
 	"github.com/capguard/capguard/native/sim"
@@ -266,5 +267,39 @@ func TestBiometryErrorMatchesByCode(t *testing.T) {
 	_, err := b.GetData(context.Background(), "com.example.vault", "missing", "r", biometric.AuthOptions{})
 	if !errors.Is(err, biometric.DataNotFound) {
 		t.Fatalf("GetData of a missing record: %v", err)
+	}
+}
+
+// The biometry plugin's permissions are those of the real plugin, as a
+// public app's committed acl-manifests.json has them (haex-vault uses
+// tauri-plugin-biometry): the same allow/deny pair for each command. Its
+// default set is older than the plugin's current one (which grants only
+// status and authenticate, and which capguard follows).
+func TestBiometryPermissionsMatchARealApp(t *testing.T) {
+	path := conformance.Path(t, "apps", "haex-space__haex-vault", "src-tauri", "gen", "schemas", "acl-manifests.json")
+	ms, err := acl.ReadManifests(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := ms[biometric.BiometryName]
+	if real == nil {
+		t.Fatalf("%s has no biometry manifest", path)
+	}
+	ours, err := biometric.BiometryManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ours.Permissions) != len(real.Permissions) {
+		t.Errorf("%d permissions, the real plugin %d", len(ours.Permissions), len(real.Permissions))
+	}
+	for id, p := range real.Permissions {
+		o := ours.Permissions[id]
+		if o == nil {
+			t.Errorf("no permission %s", id)
+			continue
+		}
+		if !slices.Equal(o.Commands.Allow, p.Commands.Allow) || !slices.Equal(o.Commands.Deny, p.Commands.Deny) {
+			t.Errorf("%s: commands allow %q deny %q, the real plugin's allow %q deny %q", id, o.Commands.Allow, o.Commands.Deny, p.Commands.Allow, p.Commands.Deny)
+		}
 	}
 }
