@@ -195,6 +195,9 @@ execution context. check names the capability whose deny applied.`,
 				return err
 			}
 			writeDecision(c.OutOrStdout(), command, lf, origin, d)
+			if d.Allowed {
+				writeGrantScopes(c.OutOrStdout(), r, []acl.Grant{{Command: command, Via: d.Matches}})
+			}
 			afterDecision(c.OutOrStdout())
 			afterExtension(c.OutOrStdout())
 			if !allowed {
@@ -285,7 +288,11 @@ func newWhoCmd() *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cmd, v.Capability, v.PermissionRef(), scope)
 				}
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			writeGrantScopes(out, r, grants)
+			return nil
 		},
 	}
 	in.register(c)
