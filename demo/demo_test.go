@@ -193,7 +193,7 @@ func TestPagesAndMatrix(t *testing.T) {
 		}
 		rows = append(rows, line)
 	}
-	if got := fmt.Sprint(m["commands"], rows); got != "[plugin:biometric|authenticate plugin:biometric|status plugin:biometry|authenticate plugin:biometry|get_data plugin:biometry|has_data plugin:biometry|remove_data plugin:biometry|set_data plugin:biometry|status open_vault] [main:YYnnnnnnY settings:nYnnnnnnn untrusted:nnnnnnnnn]" {
+	if got := fmt.Sprint(m["commands"], rows); got != "[plugin:biometric|authenticate plugin:biometric|status plugin:biometry|authenticate plugin:biometry|get_data plugin:biometry|has_data plugin:biometry|remove_data plugin:biometry|set_data plugin:biometry|status open_vault] [main:YYYYYYYYY settings:nYnnnnnnn untrusted:nnnnnnnnn]" {
 		t.Errorf("matrix %s", got)
 	}
 }

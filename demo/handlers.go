@@ -195,7 +195,7 @@ func ruleText(r *acl.ObligationRule) string {
 	labels("windows", r.Windows)
 	labels("webviews", r.Webviews)
 	b.WriteString(": ")
-	b.WriteString(obligationText(r.Type, r.MaxAgeS, r.Reason))
+	b.WriteString(obligationText(r.Type, r.MaxAgeS, r.Reason, r.Binding))
 	return b.String()
 }
 

@@ -80,12 +80,12 @@ func TestWhoPolicy(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "may call 2 command(s)") || strings.Contains(stdout, "biometric:allow-status") ||
+	if !strings.Contains(stdout, "may call 8 command(s)") || strings.Contains(stdout, "biometric:allow-status") ||
 		!strings.Contains(stdout, "plugin:biometric|status: denied: no status") {
 		t.Errorf("who with a denying policy:\n%s", stdout)
 	}
 	stdout, _, code = runPolicyCLI("who", "--window", "main", "--policy", examplePolicies)
-	if code != 0 || !strings.Contains(stdout, "may call 3 command(s)") || !strings.Contains(stdout, "open_vault: obligation: biometric") {
+	if code != 0 || !strings.Contains(stdout, "may call 9 command(s)") || !strings.Contains(stdout, "open_vault: obligation: biometric") {
 		t.Errorf("who with the example policies (exit %d):\n%s", code, stdout)
 	}
 	stdout, _, _ = runPolicyCLI("who", "--window", "main")
