@@ -117,9 +117,14 @@
       return new Response(null, { status: 200 })
     })
   }
+  function ownsToken(input, init) {
+    const h = (init && init.headers) || (input instanceof Request ? input.headers : null)
+    return Boolean(h) && new Headers(h).has(page.tokenHeader)
+  }
   const guardedFetch = function fetch(input, init) {
     const u = runtimeURL(input)
-    if (!u) return fetchNative(input, init)
+    // A request that already carries a token is the page's own doing.
+    if (!u || ownsToken(input, init)) return fetchNative(input, init)
     return whenReady().then(function () {
       if (state !== 'ready') return refusedResponse()
       const opts = Object.assign({}, init || {})
