@@ -303,3 +303,40 @@ func TestBiometryPermissionsMatchARealApp(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBiometryArgs sends arbitrary arguments to every command of the
+// biometry plugin behind the guard: no input panics, and every rejection
+// is a JSON string (the plugin's wire format); nothing outside the scope
+// reaches the device.
+func FuzzBiometryArgs(f *testing.F) {
+	for _, seed := range []string{
+		`{"options":{"domain":"com.example.vault","name":"token","data":"x"}}`,
+		`{"options":{"domain":"com.example.vault","name":"token","reason":"r","cancelTitle":"c"}}`,
+		`{"reason":"r","options":{"allowDeviceCredential":true,"fallbackTitle":""}}`,
+		`{"options":{"domain":"com.example.vault","name":"master","reason":"r"}}`,
+		`{"options":null}`, `[]`, `null`, `{"options":{"domain":1}}`, ``,
+	} {
+		for i := range biometric.BiometryCommands() {
+			f.Add(uint8(i), seed)
+		}
+	}
+	p := newBiometry(f, sim.Ready())
+	f.Fuzz(func(t *testing.T, which uint8, args string) {
+		cmds := biometric.BiometryCommands()
+		cmd := cmds[int(which)%len(cmds)]
+		before := p.sim.Count(sim.MethodGetData) + p.sim.Count(sim.MethodSetData)
+		ok, body := p.call("main", cmd, args)
+		if !json.Valid([]byte(body)) {
+			t.Fatalf("%s(%q): invalid JSON %q", cmd, args, body)
+		}
+		if !ok {
+			var s string
+			if err := json.Unmarshal([]byte(body), &s); err != nil {
+				t.Fatalf("%s(%q): the rejection %s is not a string", cmd, args, body)
+			}
+		}
+		if strings.Contains(args, "master") && strings.Contains(body, "scopeDenied") && p.sim.Count(sim.MethodGetData)+p.sim.Count(sim.MethodSetData) != before {
+			t.Fatalf("%s(%q): refused by the scope, but reached the device", cmd, args)
+		}
+	})
+}
