@@ -134,6 +134,11 @@ func (a *androidShim) SetData(ctx context.Context, p native.Prompt, domain, name
 	if len(ev.iv) != gcmIVLen || len(ev.out) != len(data)+gcmTagLen {
 		return native.NewError(native.InternalError, msgWrongShape)
 	}
+	if ctx.Err() != nil {
+		// The caller gave up while the key ran: it will report appCancel,
+		// so the previous record stays.
+		return native.Canceled(ctx)
+	}
 	return st.write(domain, name, record{iv: ev.iv, sealed: ev.out})
 }
 

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -735,4 +736,43 @@ func TestAndroidSignerBadPublicKey(t *testing.T) {
 			wantCode(t, err, native.InternalError)
 		})
 	}
+}
+
+// lateContext ends between two of Go's steps: its Err reports the end
+// at once, its Done channel never closes (the moment after the key's
+// answer arrived and before Go acts on it, held open).
+type lateContext struct {
+	context.Context
+	ended atomic.Bool
+}
+
+func (c *lateContext) Err() error {
+	if c.ended.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// A call that ends while the key ran writes nothing: the caller reports
+// appCancel, and the previous record must still be there.
+func TestAndroidVaultCancelledAfterTheKeyRan(t *testing.T) {
+	f, sh := newAndroidFixture(t)
+	mustSet(t, sh, "d", "n", "old")
+	ctx := &lateContext{Context: context.Background()}
+	f.setKeyScript()
+	f.shown = make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() { done <- sh.SetData(ctx, vp, "d", "n", []byte("new")) }()
+	<-f.shown
+	f.mu.Lock()
+	r, k := f.keyReplies[len(f.keyReplies)-1], f.keys["capguard.vault.d"]
+	f.mu.Unlock()
+	nonce := make([]byte, gcmIVLen)
+	sealed := k.aead.Seal(nil, nonce, []byte("new"), native.RecordAAD(recordVersion, "d", "n"))
+	ctx.ended.Store(true)
+	r.Completed(nonce, sealed)
+	wantCode(t, <-done, native.AppCancel)
+	f.setKeyScript(kSucceed)
+	f.shown = nil
+	mustGet(t, sh, "d", "n", "old")
 }
