@@ -262,35 +262,20 @@ func (a *androidShim) StepUpKey(ctx context.Context, create bool) ([]byte, error
 	}
 	a.keyMu.Lock()
 	defer a.keyMu.Unlock()
-	der, _, err := a.stepUpKey()
-	if err != nil || der != nil {
-		return der, err
-	}
-	if !create {
-		return nil, native.NewError(native.DataNotFound, msgNoStepUpKey)
-	}
-	if err := a.dev.p.GenerateSigningKey(stepUpAlias); err != nil {
-		return nil, platformError("make the step-up key", err)
-	}
-	der, _, err = a.stepUpKey()
-	if err == nil && der == nil {
-		err = native.NewError(native.InternalError, "The step-up key was made but has no public key.")
-	}
-	return der, err
+	return stepUpKeyOrMake(a.stepUpKey, func() error {
+		if err := a.dev.p.GenerateSigningKey(stepUpAlias); err != nil {
+			return platformError("make the step-up key", err)
+		}
+		return nil
+	}, create)
 }
 
 // Sign prompts and signs challenge with the step-up key, and checks the
 // signature with the key's public half before returning it.
 func (a *androidShim) Sign(ctx context.Context, p native.Prompt, challenge []byte) ([]byte, error) {
-	if err := checkChallenge(challenge); err != nil {
-		return nil, err
-	}
-	der, pub, err := a.stepUpKey()
+	pub, err := signingKey(a.stepUpKey, challenge)
 	if err != nil {
 		return nil, err
-	}
-	if der == nil {
-		return nil, native.NewError(native.DataNotFound, msgNoStepUpKey)
 	}
 	ev, err := a.keyed(ctx, p, func(r KeyReply) error {
 		return a.dev.showWithKey(p, OperationSign, stepUpAlias, nil, nil, challenge, r)

@@ -108,14 +108,14 @@ func (k *softKey) run(op int, iv, aad, input []byte, r KeyReply) {
 	}
 }
 
-// playKeyed plays steps to r from another goroutine; ksSucceed runs the
-// operation with k.
-func playKeyed(r KeyReply, steps []keyStep, k *softKey, op int, iv, aad, input []byte) {
+// playKeyed plays steps to r from another goroutine; ksSucceed calls
+// succeed, which runs the operation and reports it.
+func playKeyed(r KeyReply, steps []keyStep, succeed func()) {
 	go func() {
 		for _, s := range steps {
 			switch s.kind {
 			case ksSucceed:
-				k.run(op, iv, aad, input, r)
+				succeed()
 			case ksNotRecognized:
 				r.NotRecognized()
 			case ksFail:
@@ -207,7 +207,8 @@ func (f *fakeAndroid) ShowWithKey(op int, alias string, iv, aad, input []byte, t
 	case k.invalidated:
 		r.KeyFailed(KeyErrorInvalidated, "Key permanently invalidated")
 	default:
-		playKeyed(r, f.keyScript, k, op, clone(iv), clone(aad), clone(input))
+		iv, aad, input := clone(iv), clone(aad), clone(input)
+		playKeyed(r, f.keyScript, func() { k.run(op, iv, aad, input, r) })
 	}
 	if f.shown != nil {
 		f.shown <- struct{}{}
@@ -316,23 +317,7 @@ func (f *fakeIOS) DeleteItem(service, account string) int {
 // prompted runs a Keychain call that may prompt: the key script decides;
 // ksSucceed calls done, which reports.
 func (f *fakeIOS) prompted(r KeyReply, done func()) {
-	steps := f.keyScript
-	go func() {
-		for _, s := range steps {
-			switch s.kind {
-			case ksSucceed:
-				done()
-			case ksNotRecognized:
-				r.NotRecognized()
-			case ksFail:
-				r.Failed(s.code, s.msg)
-			case ksForge:
-				r.Completed(s.iv, s.out)
-			case ksKeyFail:
-				r.KeyFailed(s.code, s.msg)
-			}
-		}
-	}()
+	playKeyed(r, f.keyScript, done)
 	if f.shown != nil {
 		f.shown <- struct{}{}
 	}

@@ -255,21 +255,12 @@ func (i *iosShim) StepUpKey(ctx context.Context, create bool) ([]byte, error) {
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	der, _, err := i.stepUpKey()
-	if err != nil || der != nil {
-		return der, err
-	}
-	if !create {
-		return nil, native.NewError(native.DataNotFound, msgNoStepUpKey)
-	}
-	if st := i.dev.p.CreateStepUpKey(stepUpAlias); st != errSecSuccess {
-		return nil, iosItemError(st, "")
-	}
-	der, _, err = i.stepUpKey()
-	if err == nil && der == nil {
-		err = native.NewError(native.InternalError, "The step-up key was made but has no public key.")
-	}
-	return der, err
+	return stepUpKeyOrMake(i.stepUpKey, func() error {
+		if st := i.dev.p.CreateStepUpKey(stepUpAlias); st != errSecSuccess {
+			return iosItemError(st, "")
+		}
+		return nil
+	}, create)
 }
 
 // Sign prompts and has the Secure Enclave sign challenge, then checks the
@@ -277,15 +268,9 @@ func (i *iosShim) StepUpKey(ctx context.Context, create bool) ([]byte, error) {
 // prompt but is not found by the signing call was invalidated by a new
 // enrollment: dataNeedsReenrollment, and the key is deleted.
 func (i *iosShim) Sign(ctx context.Context, p native.Prompt, challenge []byte) ([]byte, error) {
-	if err := checkChallenge(challenge); err != nil {
-		return nil, err
-	}
-	der, pub, err := i.stepUpKey()
+	pub, err := signingKey(i.stepUpKey, challenge)
 	if err != nil {
 		return nil, err
-	}
-	if der == nil {
-		return nil, native.NewError(native.DataNotFound, msgNoStepUpKey)
 	}
 	title, set := cancelTitle(p)
 	ev, err := i.keyed(ctx, p, func(r KeyReply) error {

@@ -139,3 +139,45 @@ func verifySignature(pub *ecdsa.PublicKey, challenge, sig []byte) error {
 	}
 	return nil
 }
+
+// stepUpReader reads a platform's step-up key: its PKIX DER and the key,
+// or nil and nil when there is none.
+type stepUpReader func() ([]byte, *ecdsa.PublicKey, error)
+
+// stepUpKeyOrMake is StepUpKey on either platform, under the platform's
+// key lock: the key's PKIX DER, made first with create (makeKey returns
+// an error with its code), DataNotFound without.
+func stepUpKeyOrMake(read stepUpReader, makeKey func() error, create bool) ([]byte, error) {
+	der, _, err := read()
+	if err != nil || der != nil {
+		return der, err
+	}
+	if !create {
+		return nil, native.NewError(native.DataNotFound, msgNoStepUpKey)
+	}
+	if err := makeKey(); err != nil {
+		return nil, err
+	}
+	der, _, err = read()
+	if err == nil && der == nil {
+		err = native.NewError(native.InternalError, "The step-up key was made but has no public key.")
+	}
+	return der, err
+}
+
+// signingKey is what Sign checks on either platform before a prompt: the
+// challenge, and that there is a step-up key (DataNotFound otherwise),
+// whose public half verifies the signature afterwards.
+func signingKey(read stepUpReader, challenge []byte) (*ecdsa.PublicKey, error) {
+	if err := checkChallenge(challenge); err != nil {
+		return nil, err
+	}
+	der, pub, err := read()
+	if err != nil {
+		return nil, err
+	}
+	if der == nil {
+		return nil, native.NewError(native.DataNotFound, msgNoStepUpKey)
+	}
+	return pub, nil
+}
