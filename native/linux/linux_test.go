@@ -19,11 +19,14 @@ import (
 	"github.com/capguard/capguard/native/fprintd"
 	"github.com/capguard/capguard/native/fprintd/fprintdtest"
 	"github.com/capguard/capguard/native/linux"
+	"github.com/capguard/capguard/native/secretservice"
+	"github.com/capguard/capguard/native/secretservice/sstest"
 	"github.com/capguard/capguard/native/tpm"
 	"github.com/capguard/capguard/native/tpm/tpmtest"
 )
 
 var (
+	_ linux.Store    = (*secretservice.Store)(nil)
 	_ linux.Store    = (*tpm.Store)(nil)
 	_ linux.KeyStore = (*tpm.Store)(nil)
 )
@@ -438,4 +441,55 @@ func TestBinding(t *testing.T) {
 			t.Error("two enrollments share a binding")
 		}
 	}
+}
+
+// TestLinuxVaultOnSecretService drives the device with the Secret Service
+// store (a machine without a TPM): the real fprintd and the real
+// gnome-keyring on private buses.
+func TestLinuxVaultOnSecretService(t *testing.T) {
+	sstest.Require(t)
+	rig := fprintdtest.Start(t)
+	k := sstest.Start(t)
+	reader, err := fprintd.New(fprintd.Options{Address: rig.Address})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := secretservice.New(secretservice.Options{Address: k.Address})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := linux.New(reader, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	get := func(script ...string) ([]byte, error) {
+		rig.Script(script...)
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		d, err := dev.GetData(cctx, prompt(1), "com.example.vault", "token")
+		if _, left, _ := rig.Played(); len(left) > 0 {
+			t.Errorf("the finger was not asked for %q", left)
+		}
+		return d, err
+	}
+
+	rig.Enroll(t, "right-index-finger", enrolledPrint)
+	if err := dev.SetData(ctx, prompt(1), "com.example.vault", "token", []byte("s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := get("SCAN " + enrolledPrint); err != nil || string(data) != "s3cret" {
+		t.Fatalf("GetData after a match = %q, %v", data, err)
+	}
+	data, err := get("SCAN " + otherPrint)
+	wantCode(t, err, native.AuthenticationFailed)
+	if data != nil {
+		t.Fatalf("released without a match: %q", data)
+	}
+	rig.Enroll(t, "left-thumb", otherPrint)
+	_, err = get() // no prompt
+	wantCode(t, err, native.DataNeedsReenrollment)
+	_, err = get()
+	wantCode(t, err, native.DataNotFound)
+	rig.Claimable(t)
 }
