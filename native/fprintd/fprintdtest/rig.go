@@ -27,9 +27,9 @@ type Rig struct {
 	finger   *finger
 }
 
-// Start starts the stack with nothing enrolled and stops it at the end of
-// the test.
-func Start(t *testing.T) *Rig {
+// New starts the bus and the polkit stand-in, without fprintd
+// (StartDaemon starts it), and stops them at the end of the test.
+func New(t *testing.T) *Rig {
 	t.Helper()
 	bin := requireTools(t)
 	// Unix socket paths are limited to 108 bytes: keep the directory short.
@@ -48,18 +48,63 @@ func Start(t *testing.T) *Rig {
 	if err := os.Mkdir(filepath.Join(dir, "state"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() && r.fprintd != nil {
+			t.Logf("fprintd's log:\n%s", r.fprintd.out.String())
+		}
+	})
+	return r
+}
+
+// Start starts the whole stack with nothing enrolled: New, then
+// StartDaemon.
+func Start(t *testing.T) *Rig {
+	t.Helper()
+	r := New(t)
+	r.StartDaemon(t)
+	return r
+}
+
+// StartDaemon starts (or, after StopDaemon, restarts) fprintd and the
+// finger. The enrolled prints are kept in the rig's state directory.
+func (r *Rig) StartDaemon(t *testing.T) {
+	t.Helper()
 	r.fprintd = startFprintd(t, r.bin, r.Address, filepath.Join(r.dir, "vdev.sock"), filepath.Join(r.dir, "state"))
 	mgr := r.conn.Object("net.reactivated.Fprint", "/net/reactivated/Fprint/Manager")
 	if err := mgr.Call("net.reactivated.Fprint.Manager.GetDefaultDevice", 0).Store(&r.dev); err != nil {
 		t.Fatalf("fprintd has no virtual device: %v\n%s", err, r.fprintd.out.String())
 	}
 	r.finger = watchFinger(t, r.Address, r.fprintd, r.dev)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("fprintd's log:\n%s", r.fprintd.out.String())
-		}
-	})
-	return r
+	// Keep the virtual device's socket open while fprintd has the device
+	// closed (it opens it on Claim), so that a test can unplug it between
+	// authentications.
+	d := r.conn.Object("net.reactivated.Fprint", r.dev)
+	if err := d.Call(deviceIface+".Claim", 0, "").Err; err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	if _, err := r.fprintd.send("SET_KEEP_ALIVE 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Call(deviceIface+".Release", 0).Err; err != nil {
+		t.Fatalf("release: %v", err)
+	}
+}
+
+// StopDaemon stops fprintd (SIGINT, then SIGKILL after 5s).
+func (r *Rig) StopDaemon() { r.fprintd.stop() }
+
+// Send writes one command to the virtual reader's socket ("UNPLUG", ...)
+// and returns its answer.
+func (r *Rig) Send(cmd string) (string, error) { return r.fprintd.send(cmd) }
+
+// Log returns what fprintd printed.
+func (r *Rig) Log() string { return r.fprintd.out.String() }
+
+// Actions returns the polkit actions fprintd asked about so far.
+func (r *Rig) Actions() []string {
+	r.polkit.mu.Lock()
+	defer r.polkit.mu.Unlock()
+	return append([]string(nil), r.polkit.asked...)
 }
 
 // Device is the path of the virtual reader.
