@@ -99,7 +99,7 @@ func checkApp(t *testing.T, target acl.Target, app *capguard.App) int {
 }
 
 // TestDependencyBoundaries: an app that embeds the guard does not carry
-// OPA, godbus, cobra or jsonschema (DESIGN.md).
+// OPA, godbus, cobra, jsonschema or go-tpm (DESIGN.md).
 func TestDependencyBoundaries(t *testing.T) {
 	gobin := "go" // go test puts its own GOROOT/bin first on PATH
 	pkgs := []string{".", "./ipc", "./biometric", "./native", "./native/sim"}
@@ -111,7 +111,7 @@ func TestDependencyBoundaries(t *testing.T) {
 	sort.Strings(deps)
 	var bad []string
 	for _, d := range deps {
-		for _, banned := range []string{"github.com/open-policy-agent/", "github.com/godbus/", "github.com/spf13/cobra", "github.com/santhosh-tekuri/jsonschema"} {
+		for _, banned := range []string{"github.com/open-policy-agent/", "github.com/godbus/", "github.com/spf13/cobra", "github.com/santhosh-tekuri/jsonschema", "github.com/google/go-tpm"} {
 			if strings.HasPrefix(d, banned) {
 				bad = append(bad, d)
 			}
