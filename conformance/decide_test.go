@@ -77,12 +77,19 @@ func (tl *tally) compare(t *testing.T, name, dir string, target acl.Target, r *a
 	if !a.OK {
 		t.Fatalf("%s: Tauri cannot decide: %s", name, a.Error)
 	}
-	if len(a.Decisions) != len(reqs) {
-		t.Fatalf("%s: %d decisions for %d requests", name, len(a.Decisions), len(reqs))
+	tl.check(t, name, r, reqs, wire, a.Decisions)
+}
+
+// check compares capguard's decisions on r with Tauri's for the same
+// requests, and records every disagreement.
+func (tl *tally) check(t *testing.T, name string, r *acl.Resolved, reqs []acl.Request, wire []wireRequest, decisions []oracleDecision) {
+	t.Helper()
+	if len(decisions) != len(reqs) {
+		t.Fatalf("%s: %d decisions for %d requests", name, len(decisions), len(reqs))
 	}
 	for i, req := range reqs {
 		mine := r.Decide(req)
-		theirs := a.Decisions[i]
+		theirs := decisions[i]
 		tl.requests++
 		if theirs.Allowed {
 			tl.allowed++
