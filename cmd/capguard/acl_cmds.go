@@ -260,7 +260,7 @@ func newWhoCmd() *cobra.Command {
 capability, permission and scope. --add-capability FILE lists them as they
 are after the app adds FILE at run time; such a capability is named
 "(added at run time from FILE)".`,
-		Args:  maxArgs(1),
+		Args: maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			origin, err := lf.parse()
 			if err != nil {
