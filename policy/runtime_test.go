@@ -393,3 +393,42 @@ func TestAddCapabilitiesAtomic(t *testing.T) {
 		t.Error("no decision ran during the additions")
 	}
 }
+
+// FuzzAddCapabilityText: any text, under any of the three extensions,
+// either adds its capabilities (and the new version decides) or is refused
+// with an input error and changes nothing; it never panics.
+func FuzzAddCapabilityText(f *testing.F) {
+	for _, s := range []string{
+		`{"identifier":"a","windows":["main"],"permissions":["fs:allow-read"]}`,
+		`[{"identifier":"a","permissions":["fs:home"]},{"identifier":"b","remote":{"urls":["https://*.x/*"]},"permissions":[{"identifier":"fs:allow-read","allow":[{"path":"/t"}]}]}]`,
+		"identifier = \"t\"\nwindows = [\"*\"]\npermissions = [\"allow-open-vault\", \"deny-open-vault\"]\n",
+		`{identifier: 'j', permissions: ['fs:deny-read'], platforms: ['linux']}`,
+		`{"capabilities":[]}`, `{"identifier":"a","permissions":["fs:nope"]}`, `{`,
+	} {
+		f.Add(s, uint8(0))
+	}
+	s := runtimeStore(f, runtimeFiles)
+	f.Fuzz(func(t *testing.T, text string, ext uint8) {
+		name := "f." + []string{"json", "json5", "toml"}[int(ext)%3]
+		if len(s.Current().Runtime) >= 200 {
+			s = runtimeStore(t, runtimeFiles) // keep each addition's compile small
+		}
+		before := s.Current()
+		v, err := s.AddCapabilityText(context.Background(), name, []byte(text))
+		if err != nil {
+			if !errors.Is(err, policy.ErrAddCapability) || !acl.IsInputError(err) {
+				t.Fatalf("%q: %v is not a refused addition of bad input", text, err)
+			}
+			if s.Current() != before {
+				t.Fatalf("%q: refused, but the version changed", text)
+			}
+			return
+		}
+		if v.Seq != before.Seq+1 || s.Current() != v {
+			t.Fatalf("%q: added, version %d after %d", text, v.Seq, before.Seq)
+		}
+		if _, err := s.Decide(context.Background(), policy.Request{Command: "plugin:fs|read", Window: "main", Webview: "main", Origin: acl.LocalOrigin}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
