@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,17 +77,8 @@ func newRuntimeGen(r *acl.Resolved, rng *rand.Rand) *runtimeGen {
 			}
 		}
 	}
-	g.labels, g.remotes = sortedSet(labels), sortedSet(remotes)
+	g.labels, g.remotes = slices.Sorted(maps.Keys(labels)), slices.Sorted(maps.Keys(remotes))
 	return g
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (g *runtimeGen) pick(pool []string, max int) []string {
@@ -438,19 +431,7 @@ func TestRuntimeIPCPathMatchesTauri(t *testing.T) {
 			continue
 		}
 		r := store.Current().Resolved
-		var reqs []acl.Request
-		var wire []wireRequest
-		for _, req := range corpusRequests(r, rng, 300) {
-			if req.Window == "" || strings.ContainsAny(req.Window, "\x00\uFFFD") {
-				continue
-			}
-			req.Webview = req.Window
-			req, w := toWire(req)
-			if mockLocal(w.Origin) {
-				req.Origin = acl.LocalOrigin
-			}
-			reqs, wire = append(reqs, req), append(wire, w)
-		}
+		reqs, wire := ipcRequests(r, rng, 300)
 		ans := o.do(t, map[string]any{"op": "runtime_ipc", "dir": c.dir, "target": "linux", "add": wireAdds, "requests": wire})
 		if !ans.OK || len(ans.Results) != len(reqs) {
 			t.Fatalf("%s: the mock runtime answered %d results for %d requests: %s", c.name, len(ans.Results), len(reqs), ans.Error)
@@ -460,32 +441,7 @@ func TestRuntimeIPCPathMatchesTauri(t *testing.T) {
 				t.Errorf("%s: Manager::add_capability refused an addition capguard takes: %s%s (%v)", c.name, a.Error, a.Panic, wireAdds[k])
 			}
 		}
-		_, hasApp := r.Manifests[acl.AppKey]
-		for k, req := range reqs {
-			var res ipcResult
-			if err := json.Unmarshal(ans.Results[k], &res); err != nil {
-				t.Fatal(err)
-			}
-			if res.Skipped {
-				continue
-			}
-			tl.requests++
-			mine, theirs := r.Decide(req).Allowed, !res.ACLRejected
-			if theirs {
-				tl.allowed++
-			}
-			if mine == theirs {
-				continue
-			}
-			reqText, _ := json.Marshal(wire[k])
-			desc := fmt.Sprintf("%s: %s: capguard allowed=%v, Tauri's IPC path reached=%v (%s)", c.name, reqText, mine, res.Reached, truncate(string(res.Message), 120))
-			if !mine && res.Reached && !strings.HasPrefix(req.Command, "plugin:") && !hasApp && req.Origin.IsLocal() {
-				tl.classes[classBareCommand]++
-				tl.examples[classBareCommand] = desc
-				continue
-			}
-			tl.bugs = append(tl.bugs, desc)
-		}
+		tl.checkIPC(t, c.name, r, reqs, wire, ans.Results)
 	}
 	tl.report(t, "IPC path after runtime additions", 2_000)
 

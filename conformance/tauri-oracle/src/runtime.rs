@@ -374,15 +374,7 @@ pub fn batch_urls(op: &Json) -> Result<Json, String> {
 pub fn batch_runtime_ipc(op: &Json) -> Result<Json, String> {
     let (app_in, target) = batch_app(op)?;
     let resolved = utils::resolve(&app_in, target)?;
-    let mut context = mock_context(noop_assets());
-    *context.runtime_authority_mut() = RuntimeAuthority::new(app_in.manifests, resolved);
-    let app = mock_builder()
-        .invoke_handler(|invoke| {
-            invoke.resolver.resolve("reached the command handler");
-            true
-        })
-        .build(context)
-        .map_err(|e| e.to_string())?;
+    let app = mock_app(app_in, resolved)?;
     let adds = op
         .get("add")
         .and_then(Json::as_array)
@@ -434,21 +426,30 @@ pub fn batch_ipc(op: &Json) -> Result<Json, String> {
         .map(parse_request)
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut context = mock_context(noop_assets());
-    *context.runtime_authority_mut() = RuntimeAuthority::new(app_in.manifests, resolved);
-    let app = mock_builder()
-        .invoke_handler(|invoke| {
-            invoke.resolver.resolve("reached the command handler");
-            true
-        })
-        .build(context)
-        .map_err(|e| e.to_string())?;
+    let app = mock_app(app_in, resolved)?;
 
     let out = requests
         .iter()
         .map(|r| ipc_call(&app, r))
         .collect::<Vec<_>>();
     Ok(json!({"ok": true, "results": out}))
+}
+
+/// The mock runtime's app over the app's ACL, with a command handler that
+/// answers every call that gets past the ACL.
+fn mock_app(
+    app_in: utils::App,
+    resolved: tauri_utils::acl::resolved::Resolved,
+) -> Result<tauri::App<tauri::test::MockRuntime>, String> {
+    let mut context = mock_context(noop_assets());
+    *context.runtime_authority_mut() = RuntimeAuthority::new(app_in.manifests, resolved);
+    mock_builder()
+        .invoke_handler(|invoke| {
+            invoke.resolver.resolve("reached the command handler");
+            true
+        })
+        .build(context)
+        .map_err(|e| e.to_string())
 }
 
 /// One request through the mock app's IPC path (see batch_ipc).
