@@ -3,8 +3,10 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -176,8 +178,10 @@ func corpusRequests(r *acl.Resolved, rng *rand.Rand, n int) []acl.Request {
 	g := policytest.NewGenerator(r, rng)
 	labels := map[string]bool{"unlisted-window": true, "": true}
 	for _, m := range []map[string][]*acl.ResolvedCommand{r.Allowed, r.Denied} {
-		for _, list := range m {
-			for _, e := range list {
+		// In command order: rng draws in a fixed order, so that a seed
+		// gives the same requests on every run.
+		for _, cmd := range slices.Sorted(maps.Keys(m)) {
+			for _, e := range m[cmd] {
 				for _, gl := range append(append([]*acl.Glob(nil), e.Windows...), e.Webviews...) {
 					labels[gl.String()] = true
 					labels[policytest.Instantiate(gl.String(), rng)] = true
