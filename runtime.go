@@ -44,10 +44,9 @@ func (a *App) AddCapability(ctx context.Context, caps ...*acl.Capability) (*poli
 }
 
 // AddCapabilityText is AddCapability for a capability file's text, as
-// Tauri's add_capability takes it (for example a file embedded with
-// go:embed): JSON, JSON5 or TOML by the extension of name, holding one
-// capability, a list, or {"capabilities": [...]}. Errors give name, line
-// and column.
+// Tauri's add_capability takes it (for example a file the app embeds):
+// JSON, JSON5 or TOML by the extension of name, holding one capability, a
+// list, or {"capabilities": [...]}. Errors give name, line and column.
 func (a *App) AddCapabilityText(ctx context.Context, name string, text []byte) (*policy.Version, error) {
 	if a == nil || a.Store == nil {
 		return nil, errNoRuntime
