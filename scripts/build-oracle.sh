@@ -75,14 +75,27 @@ else
   mapfile -t versions < <(grep -v '^#' "$oracle/versions.txt" | grep .)
 fi
 
-# Tauri's Linux build dependencies (the runtime links GTK), from Debian.
-if command -v apt-get >/dev/null && ! pkg-config --exists gtk+-3.0 2>/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
+# Tauri's Linux build dependencies, from Debian: the tauri runtime's -sys
+# crates probe these pkg-config modules (gtk-sys, gdk-sys, webkit2gtk-sys,
+# javascriptcore-rs-sys, soup3-sys and the GLib stack under them) and the
+# binary links them; a C toolchain links the build scripts.
+pc_modules=(gtk+-3.0 gdk-3.0 webkit2gtk-4.1 javascriptcoregtk-4.1 libsoup-3.0 glib-2.0 gio-2.0 gobject-2.0 pango cairo gdk-pixbuf-2.0 atk)
+debs=(pkg-config build-essential libgtk-3-dev libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev)
+missing() {
+  command -v cc >/dev/null || return 0
+  command -v pkg-config >/dev/null || return 0
+  pkg-config --exists "${pc_modules[@]}" 2>/dev/null && return 1
+  return 0
+}
+if missing; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "build-oracle: installing ${debs[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
-      pkg-config build-essential libgtk-3-dev >/dev/null
-  else
-    echo "build-oracle: libgtk-3-dev is missing; install it (apt-get install libgtk-3-dev) or set CAPGUARD_TAURI=off" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${debs[@]}" >/dev/null
+  fi
+  if missing; then
+    echo "build-oracle: the tauri runtime needs a C compiler and the pkg-config modules ${pc_modules[*]}" >&2
+    echo "build-oracle: on Debian, as root: apt-get install ${debs[*]} (or set CAPGUARD_TAURI=off)" >&2
     exit 1
   fi
 fi

@@ -17,7 +17,9 @@
 # One variable turns a suite into a printed skip, for users without its
 # toolchain (CI sets none): CAPGUARD_TAURI=off, CAPGUARD_ANDROID=off,
 # CAPGUARD_NPM=off, CAPGUARD_WAILS=off; CAPGUARD_E2E=off and
-# CAPGUARD_FPRINTD=off skip the browser and fprintd tests inside go test.
+# CAPGUARD_FPRINTD=off skip the browser and fprintd tests inside go test,
+# CAPGUARD_TPM=off the swtpm ones (native/tpm, native/linux),
+# CAPGUARD_KEYRING=off the gnome-keyring ones (native/secretservice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +42,8 @@ suite() {
 
 go mod download
 # The Linux biometric shim is tested against the real fprintd on a private
-# D-Bus: Debian's fprintd, libfprint-2-2 and dbus-daemon.
+# D-Bus, the real swtpm and gnome-keyring: Debian's fprintd, libfprint-2-2,
+# dbus-daemon, swtpm, swtpm-tools, gnome-keyring, libsecret-tools.
 bash scripts/install-fprintd.sh
 # The browser test runs the real @tauri-apps JavaScript in Debian's
 # Chromium: chromium, node and the npm packages pinned in e2e/.
