@@ -86,10 +86,12 @@ type access struct {
 	allowed map[string]bool
 }
 
-// globalScope is a plugin's global scope.
+// globalScope is a plugin's global scope, and the entries that bring
+// each value.
 type globalScope struct {
-	allow valueSet
-	deny  valueSet
+	allow           valueSet
+	deny            valueSet
+	allowBy, denyBy map[string][]Cause
 }
 
 // causeOf describes the capability entry that produced a resolved entry.
@@ -161,12 +163,32 @@ func effective(r *acl.Resolved, side string, pc *patternCache) *access {
 		if len(s.Allow) == 0 && len(s.Deny) == 0 {
 			continue
 		}
-		g := &globalScope{allow: valueSet{}, deny: valueSet{}}
+		g := &globalScope{allow: valueSet{}, deny: valueSet{}, allowBy: map[string][]Cause{}, denyBy: map[string][]Cause{}}
 		g.allow.add(s.Allow)
 		g.deny.add(s.Deny)
+		for _, src := range r.GlobalScopeSources[key] {
+			c := globalCause(side, src)
+			for _, v := range src.Allow {
+				g.allowBy[canonical(v)] = appendCause(g.allowBy[canonical(v)], c)
+			}
+			for _, v := range src.Deny {
+				g.denyBy[canonical(v)] = appendCause(g.denyBy[canonical(v)], c)
+			}
+		}
 		a.global[key] = g
 	}
 	return a
+}
+
+// globalCause describes the capability entry behind global scope values.
+func globalCause(side string, g *acl.GlobalScopeSource) Cause {
+	p := g.Position()
+	entry := g.PermissionRef()
+	if g.From != nil && g.Entry >= 0 && g.Entry < len(g.From.Permissions) {
+		entry = g.From.Permissions[g.Entry].Identifier.String()
+	}
+	return Cause{Side: side, Capability: g.Capability, Entry: entry, Permission: g.PermissionRef(),
+		File: p.File, Line: p.Line, Column: p.Col, Pointer: p.Pointer}
 }
 
 // appendCause adds c unless it is there already.

@@ -371,20 +371,25 @@ func globalChanges(a, b *access, pc *patternCache) []Change {
 		}
 		for _, l := range []struct {
 			list     string
-			old, new valueSet
+			old, new *globalScope
 			widens   bool
-		}{{"allow", og.allow, ng.allow, true}, {"deny", og.deny, ng.deny, false}} {
+		}{{"allow", og, ng, true}, {"deny", og, ng, false}} {
 			for _, d := range []struct {
 				op       Op
-				from, to valueSet
+				from, to *globalScope
 			}{{Added, l.old, l.new}, {Removed, l.new, l.old}} {
-				for _, kk := range d.to.sortedKeys() {
-					c := valueCovered(p, d.to[kk], d.from, pc)
+				from, to, by := d.from.allow, d.to.allow, d.to.allowBy
+				if l.list == "deny" {
+					from, to, by = d.from.deny, d.to.deny, d.to.denyBy
+				}
+				for _, kk := range to.sortedKeys() {
+					c := valueCovered(p, to[kk], from, pc)
 					if c.covered {
 						continue
 					}
-					v := d.to[kk]
-					out = append(out, Change{Kind: KindGlobalScope, Op: d.op, Effect: effectOf(d.op, l.widens), Plugin: plugin, List: l.list, Value: &v, Note: coverageNote(c)})
+					v := to[kk]
+					out = append(out, Change{Kind: KindGlobalScope, Op: d.op, Effect: effectOf(d.op, l.widens), Plugin: plugin, List: l.list, Value: &v,
+						Note: coverageNote(c), Causes: by[kk]})
 				}
 			}
 		}
