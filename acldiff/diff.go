@@ -281,7 +281,6 @@ func CompareWith(old, new Side, opt Options) (*Report, error) {
 	pc := newPatternCache()
 	merged := map[string]*Change{}
 	var order []string
-	warned := map[string]bool{}
 	var decl map[string]declared
 	for _, t := range targets {
 		var acc [2]*access
@@ -291,7 +290,7 @@ func CompareWith(old, new Side, opt Options) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			l.refs(t, app, other, rep, warned)
+			l.refs(t, app, other, rep)
 			r, err := acl.Resolve(l.manifests, app.Capabilities, t)
 			if err != nil {
 				return nil, fmt.Errorf("%s (target %s): %w", l.side.Name, t, err)
@@ -343,6 +342,8 @@ func CompareWith(old, new Side, opt Options) (*Report, error) {
 	default:
 		rep.Verdict = Unchanged
 	}
+	lo.warnBorrowed(ln, rep)
+	ln.warnBorrowed(lo, rep)
 	rep.noEffect(lo, ln, targets)
 	rep.finishNotCompared()
 	return rep, nil

@@ -98,7 +98,7 @@ func accessOf(t testing.TB, s Side, which string, tg acl.Target, pc *patternCach
 	if err := l.build(inlinedPlugins(nil, l), nil, rep); err != nil {
 		t.Fatal(err)
 	}
-	l.refs(tg, app, newLoader(Side{Empty: "none"}, "other"), rep, map[string]bool{})
+	l.refs(tg, app, newLoader(Side{Empty: "none"}, "other"), rep)
 	r, err := acl.Resolve(l.manifests, app.Capabilities, tg)
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,9 @@ type loader struct {
 	manifests acl.Manifests
 	// permDir tells whether the side has a permissions/ folder.
 	permDir bool
+	// borrowed are the plugins ("plugin fs") and permissions ("fs:x")
+	// taken from the other side's manifests.
+	borrowed []string
 	// stand holds the stand-ins put in for what the manifests lack (a
 	// plugin key, or key and name), with the reason: they are never
 	// borrowed by the other side, and are reported on every target.
@@ -254,8 +257,8 @@ func (l *loader) build(inlined map[string]bool, plugins map[string]string, rep *
 // anything else is replaced by a stand-in that grants nothing, and the
 // entry is listed as not compared. The manifests are changed in place
 // (they are the side's own copy).
-func (l *loader) refs(t acl.Target, app *acl.App, other *loader, rep *Report, warned map[string]bool) {
-	w := &refWalk{l: l, other: other, rep: rep, warned: warned, t: t}
+func (l *loader) refs(t acl.Target, app *acl.App, other *loader, rep *Report) {
+	w := &refWalk{l: l, other: other, rep: rep, t: t}
 	for _, c := range app.Capabilities.Sorted() {
 		if !c.ActiveOn(t) {
 			continue
@@ -271,7 +274,6 @@ func (l *loader) refs(t acl.Target, app *acl.App, other *loader, rep *Report, wa
 type refWalk struct {
 	l, other   *loader
 	rep        *Report
-	warned     map[string]bool
 	t          acl.Target
 	capability *acl.Capability
 	entry      string
@@ -323,7 +325,7 @@ func (w *refWalk) lookup(key, name, via string) {
 		if om := w.other.manifests[key]; om != nil && w.other.stand[key] == "" {
 			ms[key] = om
 			m = om
-			w.borrowed(key, fmt.Sprintf("%s: the manifests have no plugin %s: it is taken from %s's manifests", w.l.side.Name, acl.DisplayKey(key), w.other.side.Name))
+			w.l.borrow("plugin " + acl.DisplayKey(key))
 		} else {
 			why := fmt.Sprintf("no manifest for plugin %s", acl.DisplayKey(key))
 			ms[key] = &acl.Manifest{Permissions: map[string]*acl.Permission{}, Sets: map[string]*acl.PermissionSet{}}
@@ -348,10 +350,10 @@ func (w *refWalk) lookup(key, name, via string) {
 		case found && oset != nil:
 			c.Sets[name] = oset
 			set = oset
-			w.borrowed(id, fmt.Sprintf("%s: the manifest of %s has no %s: it is taken from %s's manifests", w.l.side.Name, acl.DisplayKey(key), name, w.other.side.Name))
+			w.l.borrow(id)
 		case found && op != nil:
 			c.Permissions[name] = op
-			w.borrowed(id, fmt.Sprintf("%s: the manifest of %s has no %s: it is taken from %s's manifests", w.l.side.Name, acl.DisplayKey(key), name, w.other.side.Name))
+			w.l.borrow(id)
 		default:
 			why := fmt.Sprintf("%s has no permission or set %q", manifestName(key), name)
 			c.Permissions[name] = &acl.Permission{Identifier: name}
@@ -393,13 +395,38 @@ func manifestName(key string) string {
 	return "the manifest of " + acl.DisplayKey(key)
 }
 
-func (w *refWalk) borrowed(what, msg string) {
-	k := w.l.which + "\x00" + what
-	if w.warned[k] {
+// borrow records a plugin or permission taken from the other side.
+func (l *loader) borrow(what string) {
+	for _, x := range l.borrowed {
+		if x == what {
+			return
+		}
+	}
+	l.borrowed = append(l.borrowed, what)
+}
+
+// warnBorrowed says, in one warning, what the side's committed manifests
+// lacked and took from the other side's (a side without manifests at all
+// has its own warning).
+func (l *loader) warnBorrowed(other *loader, rep *Report) {
+	if len(l.borrowed) == 0 || l.committed == nil {
 		return
 	}
-	w.warned[k] = true
-	w.rep.warn(w.l.which, msg, acl.Position{})
+	list := append([]string{}, l.borrowed...)
+	sort.Strings(list)
+	rep.warn(l.which, fmt.Sprintf("%s: %s lacks %s: taken from %s's manifests (the committed file may be stale: rebuild gen/schemas)",
+		l.side.Name, l.committedFile, joinList(list), other.side.Name), acl.Position{File: l.committedFile})
+}
+
+// joinList is "a", "a and b", "a, b and c".
+func joinList(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 func (w *refWalk) missing(key, id, via, reason string) {

@@ -257,38 +257,19 @@ func (r *Report) writeText(w io.Writer, opt WriteOptions) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "capguard diff: %s\n", r.Summary())
 	groups := r.view()
-	var top []struct {
-		g  string
-		it item
-	}
-	for _, g := range groups {
-		for _, it := range g.items {
-			if it.effect == EffectWidened && it.risk.AtLeast(RiskMedium) {
-				top = append(top, struct {
-					g  string
-					it item
-				}{g.name, it})
-			}
-		}
-	}
-	sort.SliceStable(top, func(i, j int) bool { return top[i].it.risk.rank() > top[j].it.risk.rank() })
-	if len(top) > 0 {
+	if top := r.topRisks(RiskMedium); len(top) > 0 {
 		b.WriteString("\ntop risks\n")
 		for i, x := range top {
 			if i == topShown {
 				fmt.Fprintf(&b, "  … and %d more of medium risk or above, below\n", len(top)-topShown)
 				break
 			}
-			fmt.Fprintf(&b, "  %-8s %s: %s%s\n", x.it.risk, x.it.where(x.g), x.it.describe(), r.targetsNote(x.it.targets()))
+			fmt.Fprintf(&b, "  %-8s %s: %s%s\n", x.it.risk, x.where(), x.it.describe(), r.targetsNote(x.it.targets()))
 			for _, c := range x.it.causes() {
 				fmt.Fprintf(&b, "           by %s\n", c.short())
 			}
-			if x.it.change != nil && x.it.change.RiskReason != "" {
-				fmt.Fprintf(&b, "           why: %s\n", x.it.change.RiskReason)
-			} else if x.it.change == nil {
-				if _, why := worst(x.it.calls); why != "" {
-					fmt.Fprintf(&b, "           why: %s\n", why)
-				}
+			if why := x.it.riskReason(); why != "" {
+				fmt.Fprintf(&b, "           why: %s\n", why)
 			}
 		}
 	}
@@ -383,26 +364,18 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	groups := r.view()
 	top := r.topRisks(RiskMedium)
 	if len(top) > 0 {
-		b.WriteString("\n**Top risks**\n\n| risk | where | change | by |\n|---|---|---|---|\n")
-		for i, it := range top {
+		b.WriteString("\n**Top risks**\n\n| risk | where | change | why | by |\n|---|---|---|---|---|\n")
+		for i, x := range top {
 			if i == topShown {
 				fmt.Fprintf(&b, "\n… and %d more of medium risk or above in the details below.\n", len(top)-topShown)
 				break
 			}
 			var by []string
-			for _, c := range it.causes() {
+			for _, c := range x.it.causes() {
 				by = append(by, mdCode(c.String()))
 			}
-			where := ""
-			if it.change != nil {
-				where = it.change.group()
-				if it.change.Plugin != "" {
-					where += ", " + pluginName(it.change.Plugin)
-				}
-			} else if len(it.calls) > 0 {
-				where = it.calls[0].group()
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", it.risk, mdText(where), mdText(it.describe()+r.targetsNote(it.targets())), strings.Join(by, "<br>"))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.it.risk, mdText(x.where()), mdText(x.it.describe()+r.targetsNote(x.it.targets())),
+				mdText(x.it.riskReason()), strings.Join(by, "<br>"))
 		}
 	}
 	if ncs := r.notComparedGroups(); len(ncs) > 0 {
@@ -603,6 +576,27 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // notice) GitHub shows per step; a job shows at most 50 in all.
 const annotationsPerKind = 10
 
+// annotationBudget bounds the changes listed in one annotation's
+// message (GitHub folds long ones); the job summary has them all.
+const annotationBudget = 1000
+
+// joinBounded joins the changes with "; " until the text would pass max
+// bytes, then says how many were left to the job summary.
+func joinBounded(changes []string, max int) string {
+	var b strings.Builder
+	for i, c := range changes {
+		if i > 0 && b.Len()+len(c) > max {
+			fmt.Fprintf(&b, "; and %d more (see the job summary)", len(changes)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c)
+	}
+	return b.String()
+}
+
 // annotation is the workflow command for one capability entry: every
 // change the entry makes, aggregated.
 type annotation struct {
@@ -611,6 +605,25 @@ type annotation struct {
 	risk    Risk
 	changes []string
 	effect  Effect
+	// summaries are the "gains access to plugin X" lines, by label group
+	// and plugin: left out where the annotation lists calls of the
+	// same plugin and group.
+	summaries []annotationSummary
+	calls     map[string]bool
+}
+
+type annotationSummary struct{ key, msg string }
+
+// messages are the annotation's changes, summaries first where no call
+// says the same.
+func (a *annotation) messages() []string {
+	var out []string
+	for _, s := range a.summaries {
+		if !a.calls[s.key] {
+			out = append(out, s.msg)
+		}
+	}
+	return append(out, a.changes...)
 }
 
 // WriteGitHub writes GitHub Actions workflow commands: one annotation per
@@ -629,10 +642,7 @@ func (r *Report) WriteGitHub(w io.Writer) error {
 			if it.effect == EffectNarrowed {
 				level = "notice"
 			}
-			msg := g.name + ": " + it.describe() + r.targetsNote(it.targets())
-			if it.change != nil && it.change.Plugin != "" && it.change.Kind != KindRemote {
-				msg = g.name + ", " + pluginName(it.change.Plugin) + ": " + it.describe() + r.targetsNote(it.targets())
-			}
+			msg := it.where(g.name) + ": " + it.describe() + it.foldedText() + r.targetsNote(it.targets())
 			var places []Cause
 			for _, x := range it.causes() {
 				if x.Side == "new" && x.File != "" {
@@ -651,7 +661,25 @@ func (r *Report) WriteGitHub(w io.Writer) error {
 					byEntry[k] = a
 					list = append(list, a)
 				}
-				a.changes = append(a.changes, msg)
+				key := g.name + "\x00"
+				if it.change != nil {
+					key += it.change.Plugin
+				}
+				switch {
+				case it.change != nil && (it.change.Kind == KindLabelPlugin || it.change.Kind == KindPlugin):
+					a.summaries = append(a.summaries, annotationSummary{key, msg})
+				default:
+					if a.calls == nil {
+						a.calls = map[string]bool{}
+					}
+					a.calls[key] = true
+					if it.change == nil {
+						for _, c := range it.calls {
+							a.calls[g.name+"\x00"+c.Plugin] = true
+						}
+					}
+					a.changes = append(a.changes, msg)
+				}
 				if it.risk.rank() > a.risk.rank() {
 					a.risk = it.risk
 				}
@@ -662,7 +690,7 @@ func (r *Report) WriteGitHub(w io.Writer) error {
 		if list[i].risk.rank() != list[j].risk.rank() {
 			return list[i].risk.rank() > list[j].risk.rank()
 		}
-		return len(list[i].changes) > len(list[j].changes)
+		return len(list[i].messages()) > len(list[j].messages())
 	})
 	var b bytes.Buffer
 	shown := map[string]int{}
@@ -704,10 +732,10 @@ func (r *Report) WriteGitHub(w io.Writer) error {
 		if a.at.Capability != "" {
 			msg = fmt.Sprintf("capability %q, %s: ", a.at.Capability, a.at.Entry)
 		}
-		if len(a.changes) == 1 {
-			msg += a.changes[0]
+		if changes := a.messages(); len(changes) == 1 {
+			msg += changes[0]
 		} else {
-			msg += fmt.Sprintf("%d changes: %s", len(a.changes), strings.Join(a.changes, "; "))
+			msg += fmt.Sprintf("%d changes: %s", len(changes), joinBounded(changes, annotationBudget))
 		}
 		b.WriteString("::" + a.level)
 		if a.at.File != "" {

@@ -2,6 +2,7 @@ package acldiff
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/capguard/capguard/acl"
@@ -166,14 +167,34 @@ func pathValueCovered(v acl.Value, others valueSet, key string) coverage {
 	if !c.covered && len(elsewhere) > 0 {
 		// Whether $HOME holds $APPDATA depends on the platform and the
 		// user: a pattern on another base folder may or may not cover it.
-		return coverage{undecided: fmt.Sprintf("%s is not within the patterns on the same base folder; whether %s covers it depends on where the platform puts %s", s, strings.Join(elsewhere, ", "), orNone(base))}
+		same := fmt.Sprintf("is not within the other side's patterns on %s", orNone(base))
+		if len(qs) == 0 {
+			same = fmt.Sprintf("is on %s, where the other side has no pattern", orNone(base))
+		}
+		return coverage{undecided: fmt.Sprintf("%s %s; whether those on %s cover it depends on where the platform puts these folders",
+			s, same, joinList(baseNames(elsewhere)))}
 	}
 	return c
 }
 
+// baseNames are the distinct base folders of path globs, in order.
+func baseNames(globs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range globs {
+		b := orNone(pathVar(g))
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func orNone(base string) string {
 	if base == "" {
-		return "that path"
+		return "no base folder"
 	}
 	return base
 }

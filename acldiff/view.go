@@ -252,19 +252,54 @@ func (it *item) commandNames() []string {
 	return sortedUnique(out)
 }
 
-// topRisks are the widenings of the view, worst first (ties in report
-// order), with a risk of at least min.
-func (r *Report) topRisks(min Risk) []item {
-	var out []item
+// topItem is a widening of the top risks, with the label groups it
+// happens in (one line for the same change to several windows).
+type topItem struct {
+	groups []string
+	it     item
+}
+
+// where names the item's label groups and plugin.
+func (x topItem) where() string { return x.it.where(strings.Join(x.groups, ", ")) }
+
+// topRisks are the widenings of the view with a risk of at least min,
+// worst first (ties in report order). The per-plugin summaries are left
+// out (the calls they sum up are rated themselves), and the same change
+// to several label groups is one item.
+func (r *Report) topRisks(min Risk) []topItem {
+	var out []topItem
+	idx := map[string]int{}
 	for _, g := range r.view() {
 		for _, it := range g.items {
-			if it.effect == EffectWidened && it.risk.AtLeast(min) {
-				out = append(out, it)
+			if it.effect != EffectWidened || !it.risk.AtLeast(min) {
+				continue
 			}
+			if c := it.change; c != nil && (c.Kind == KindLabelPlugin || c.Kind == KindPlugin) {
+				continue
+			}
+			k := string(it.risk) + "\x00" + it.describe() + "\x00" + strings.Join(targetNames(it.targets()), ",")
+			if c := it.change; c != nil {
+				k += "\x00" + c.Plugin
+			}
+			if i, ok := idx[k]; ok {
+				out[i].groups = append(out[i].groups, g.name)
+				continue
+			}
+			idx[k] = len(out)
+			out = append(out, topItem{groups: []string{g.name}, it: it})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].risk.rank() > out[j].risk.rank() })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].it.risk.rank() > out[j].it.risk.rank() })
 	return out
+}
+
+// riskReason is why an item is rated as it is.
+func (it *item) riskReason() string {
+	if it.change != nil {
+		return it.change.RiskReason
+	}
+	_, why := worst(it.calls)
+	return why
 }
 
 // RiskCounts counts the widenings of each risk level.
