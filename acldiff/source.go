@@ -148,7 +148,7 @@ var errNoApp = errors.New("no app")
 // the top folder has one, the top folder when it is an app itself; when
 // neither, an error wrapping errNoApp.
 func defaultPath(repo, rev string) (string, error) {
-	out, err := git(repo, nil, "ls-tree", "-z", "--name-only", "--end-of-options", rev+"^{tree}")
+	out, err := git(repo, nil, "ls-tree", "--full-tree", "-z", "--name-only", "--end-of-options", rev+"^{tree}")
 	if err != nil {
 		return "", fmt.Errorf("%w %q: not a revision of the repository at %s (%v)", ErrSpec, rev, repo, err)
 	}
@@ -276,7 +276,7 @@ func gitFS(repo, rev, p string, plugins map[string]string) (fsys fstest.MapFS, e
 	if k := strings.TrimSpace(string(kind)); k != "tree" {
 		return nil, "", fmt.Errorf("%w %q: %s is a %s, not a folder", ErrSpec, rev+":"+p, obj, k)
 	}
-	out, err := git(repo, nil, "ls-tree", "-r", "-z", "--end-of-options", obj)
+	out, err := git(repo, nil, "ls-tree", "--full-tree", "-r", "-z", "--end-of-options", obj)
 	if err != nil {
 		return nil, "", err
 	}
