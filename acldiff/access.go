@@ -235,6 +235,9 @@ type patternCache struct {
 	univ  map[string]bool
 	// values and labels remember coverage answers.
 	values map[string]coverage
+	// target is the target being compared (path globs match differently
+	// on Windows).
+	target acl.Target
 	labels map[string]coverage
 }
 

@@ -169,3 +169,22 @@ func TestPathGlobOptions(t *testing.T) {
 		t.Errorf("/d/** within /d/*: %+v", c)
 	}
 }
+
+// TestPathCoverageByTarget: Tauri's fs scope lets wildcards match a
+// leading dot on Windows only, so "/d/*" covers "/d/.env" there and not
+// on Unix.
+func TestPathCoverageByTarget(t *testing.T) {
+	others := valueSet{}
+	others.add([]acl.Value{acl.Map(acl.MapEntry{Key: "path", Value: acl.String("/d/*")})})
+	v := acl.Map(acl.MapEntry{Key: "path", Value: acl.String("/d/.env")})
+	for _, tc := range []struct {
+		target  acl.Target
+		covered bool
+	}{{acl.Linux, false}, {acl.MacOS, false}, {acl.Windows, true}} {
+		pc := newPatternCache()
+		pc.target = tc.target
+		if c := valueCovered("fs", v, others, pc); c.covered != tc.covered || c.undecided != "" {
+			t.Errorf("%s: %+v, want covered=%v", tc.target, c, tc.covered)
+		}
+	}
+}

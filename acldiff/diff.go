@@ -283,6 +283,7 @@ func CompareWith(old, new Side, opt Options) (*Report, error) {
 	var order []string
 	var decl map[string]declared
 	for _, t := range targets {
+		pc.target = t
 		var acc [2]*access
 		for i, pair := range [][2]*loader{{lo, ln}, {ln, lo}} {
 			l, other := pair[0], pair[1]

@@ -68,6 +68,9 @@ func valueCovered(plugin string, v acl.Value, others valueSet, pc *patternCache)
 		return coverage{} // nothing to cover it: no example needed
 	}
 	key := plugin + "\x00" + cv + "\x00" + strings.Join(others.sortedKeys(), "\x01")
+	if plugin == "fs" || plugin == "opener" {
+		key += "\x00" + pc.pathOpts().key()
+	}
 	if c, ok := pc.values[key]; ok {
 		return c
 	}
@@ -81,7 +84,7 @@ func valueCoverage(plugin string, v acl.Value, others valueSet, pc *patternCache
 	case "http":
 		return urlValueCovered(v, others, pc)
 	case "fs":
-		return pathValueCovered(v, others, "path")
+		return pathValueCovered(v, others, "path", pc.pathOpts())
 	case "opener":
 		if u, ok := scopeField(v, "url"); ok && v.Kind() == acl.MapValue {
 			var qs []*pattern
@@ -95,7 +98,7 @@ func valueCoverage(plugin string, v acl.Value, others valueSet, pc *patternCache
 			}
 			return includes(globPattern(u, matchOpts{}), qs)
 		}
-		return pathValueCovered(v, others, "path")
+		return pathValueCovered(v, others, "path", pc.pathOpts())
 	case "shell":
 		return shellValueCovered(v, others)
 	}
@@ -135,10 +138,22 @@ func pathVar(s string) string {
 	return s[:end]
 }
 
-// fsOpts are the match options of Tauri's fs scope on Unix.
+// fsOpts are the match options of Tauri's fs scope on Unix: a literal
+// separator, and dotfiles matched only by a literal dot. On Windows Tauri
+// lets wildcards match a leading dot (pathOpts).
 var fsOpts = matchOpts{literalSep: true, literalDot: true}
 
-func pathValueCovered(v acl.Value, others valueSet, key string) coverage {
+// pathOpts are the fs scope's match options on the target being compared.
+func (pc *patternCache) pathOpts() matchOpts {
+	if pc.target == acl.Windows {
+		return matchOpts{literalSep: true}
+	}
+	return fsOpts
+}
+
+func (o matchOpts) key() string { return fmt.Sprint(o.literalSep, o.literalDot) }
+
+func pathValueCovered(v acl.Value, others valueSet, key string, opts matchOpts) coverage {
 	s, ok := scopeField(v, key)
 	if !ok {
 		return coverage{undecided: "not a path scope value: compared as written"}
@@ -161,9 +176,9 @@ func pathValueCovered(v acl.Value, others valueSet, key string) coverage {
 			elsewhere = append(elsewhere, os)
 			continue
 		}
-		qs = append(qs, globPattern(os, fsOpts))
+		qs = append(qs, globPattern(os, opts))
 	}
-	c := includes(globPattern(s, fsOpts), qs)
+	c := includes(globPattern(s, opts), qs)
 	if !c.covered && len(elsewhere) > 0 {
 		// Whether $HOME holds $APPDATA depends on the platform and the
 		// user: a pattern on another base folder may or may not cover it.
