@@ -3,6 +3,7 @@ package acldiff
 import (
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/capguard/capguard/acl"
@@ -84,6 +85,9 @@ type access struct {
 	declared map[string]declared
 	// allowed are the commands with an allow entry, denied or not.
 	allowed map[string]bool
+	// remoteAt are, per remote URL pattern, the places capabilities write
+	// it (remote.urls), for the remote summaries.
+	remoteAt map[string][]Cause
 }
 
 // globalScope is a plugin's global scope, and the entries that bring
@@ -109,7 +113,8 @@ func causeOf(side string, e *acl.ResolvedCommand) Cause {
 // command from an execution context that the command's deny entries
 // cover are dropped: no call from that context can use them.
 func effective(r *acl.Resolved, side string, pc *patternCache) *access {
-	a := &access{calls: map[callKey]*grant{}, denies: map[denyKey][]Cause{}, global: map[string]*globalScope{}, allowed: map[string]bool{}}
+	a := &access{calls: map[callKey]*grant{}, denies: map[denyKey][]Cause{}, global: map[string]*globalScope{}, allowed: map[string]bool{},
+		remoteAt: map[string][]Cause{}}
 	denied := map[string][]string{}
 	for cmd, list := range r.Denied {
 		for _, e := range list {
@@ -126,6 +131,15 @@ func effective(r *acl.Resolved, side string, pc *patternCache) *access {
 			ctx := e.Context.String()
 			if d := denied[cmd]; len(d) > 0 && pc.contextCovered(ctx, d).covered {
 				continue
+			}
+			if ctx != "local" && e.From != nil && e.From.Remote != nil {
+				for i, u := range e.From.Remote.URLs {
+					if u == ctx {
+						p := e.From.Source.Position("/remote/urls/" + strconv.Itoa(i))
+						a.remoteAt[ctx] = appendCause(a.remoteAt[ctx], Cause{Side: side, Capability: e.Capability, Entry: "remote.urls",
+							Permission: "remote.urls", File: p.File, Line: p.Line, Column: p.Col, Pointer: p.Pointer})
+					}
+				}
 			}
 			var scope *acl.ResolvedScope
 			if e.ScopeID != 0 {

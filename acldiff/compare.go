@@ -422,9 +422,14 @@ func reachChanges(a, b *access, pc *patternCache) []Change {
 		return r
 	}
 	ra, rb := collect(a), collect(b)
-	for _, r := range []reach{ra, rb} {
+	for i, r := range []reach{ra, rb} {
+		at := []*access{a, b}[i].remoteAt
 		for k, v := range r.remotes {
-			r.remotes[k] = entries(v)
+			if len(at[k]) > 0 {
+				r.remotes[k] = at[k] // where the URL is written
+			} else {
+				r.remotes[k] = entries(v)
+			}
 		}
 		for k, v := range r.plugins {
 			r.plugins[k] = entries(v)

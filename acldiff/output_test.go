@@ -163,3 +163,25 @@ func TestRollUpAndFold(t *testing.T) {
 		t.Errorf("%d calls of window main in the report, want 6", n)
 	}
 }
+
+// TestRemoteFirst: a remote origin that can now call commands is the
+// first of the top risks, and points at the URL in the capability.
+func TestRemoteFirst(t *testing.T) {
+	manifests := manifestsJSON(t, map[string]string{"fs": fsPermissions, "shell": "[[permission]]\nidentifier = \"allow-execute\"\ncommands.allow = [\"execute\"]\n"})
+	old := memSide("old", map[string]string{"gen/schemas/acl-manifests.json": manifests, "capabilities/main.json": capability("main", "fs:default")})
+	new := memSide("new", map[string]string{"gen/schemas/acl-manifests.json": manifests,
+		"capabilities/main.json": capability("main", "fs:default", "shell:allow-execute"),
+		"capabilities/web.json": "{\n  \"identifier\": \"web\",\n  \"windows\": [\"main\"],\n  \"remote\": {\"urls\": [\"https://*.example.com\"]},\n  \"permissions\": [\"fs:default\"]\n}\n"})
+	rep := compare(t, old, new, acl.Linux)
+	top := rep.topRisks(RiskMedium)
+	if len(top) < 2 || top[0].it.change == nil || top[0].it.change.Kind != KindRemote {
+		t.Fatalf("top risks: %+v", top)
+	}
+	c := top[0].it.change
+	if len(c.Causes) != 1 || c.Causes[0].Entry != "remote.urls" || c.Causes[0].File != "src-tauri/capabilities/web.json" || c.Causes[0].Line != 4 || c.Causes[0].Pointer != "/remote/urls/0" {
+		t.Errorf("remote causes %+v", c.Causes)
+	}
+	if c.Risk != RiskCritical || top[1].it.risk != RiskCritical {
+		t.Errorf("risks %s, %s", c.Risk, top[1].it.risk)
+	}
+}

@@ -289,7 +289,15 @@ func (r *Report) topRisks(min Risk) []topItem {
 			out = append(out, topItem{groups: []string{g.name}, it: it})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].it.risk.rank() > out[j].it.risk.rank() })
+	// Worst first; among equals, a remote origin that can now call
+	// commands first: it is the fact the calls from it follow from.
+	remote := func(x topItem) bool { return x.it.change != nil && x.it.change.Kind == KindRemote }
+	sort.SliceStable(out, func(i, j int) bool {
+		if a, b := out[i].it.risk.rank(), out[j].it.risk.rank(); a != b {
+			return a > b
+		}
+		return remote(out[i]) && !remote(out[j])
+	})
 	return out
 }
 
