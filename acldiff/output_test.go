@@ -171,7 +171,7 @@ func TestRemoteFirst(t *testing.T) {
 	old := memSide("old", map[string]string{"gen/schemas/acl-manifests.json": manifests, "capabilities/main.json": capability("main", "fs:default")})
 	new := memSide("new", map[string]string{"gen/schemas/acl-manifests.json": manifests,
 		"capabilities/main.json": capability("main", "fs:default", "shell:allow-execute"),
-		"capabilities/web.json": "{\n  \"identifier\": \"web\",\n  \"windows\": [\"main\"],\n  \"remote\": {\"urls\": [\"https://*.example.com\"]},\n  \"permissions\": [\"fs:default\"]\n}\n"})
+		"capabilities/web.json":  "{\n  \"identifier\": \"web\",\n  \"windows\": [\"main\"],\n  \"remote\": {\"urls\": [\"https://*.example.com\"]},\n  \"permissions\": [\"fs:default\"]\n}\n"})
 	rep := compare(t, old, new, acl.Linux)
 	top := rep.topRisks(RiskMedium)
 	if len(top) < 2 || top[0].it.change == nil || top[0].it.change.Kind != KindRemote {
