@@ -146,6 +146,17 @@ func patternError(err error) string {
 // String returns the pattern as written in the capability.
 func (r *RemotePattern) String() string { return r.src }
 
+// URLComponents are the names of a URL pattern's components, in the
+// order Components returns them.
+var URLComponents = [8]string{"protocol", "username", "password", "hostname", "port", "pathname", "search", "hash"}
+
+// Components returns the pattern string of each URL component, with
+// Tauri's defaults applied, in the order of URLComponents. A URL matches
+// the pattern when every component matches its own.
+func (r *RemotePattern) Components() [8]string {
+	return [8]string{r.p.Protocol(), r.p.Username(), r.p.Password(), r.p.Hostname(), r.p.Port(), r.p.Pathname(), r.p.Search(), r.p.Hash()}
+}
+
 // Match reports whether the page URL matches the pattern.
 func (r *RemotePattern) Match(o Origin) bool {
 	if o.IsLocal() {
