@@ -1,7 +1,9 @@
 package acldiff
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -541,24 +543,15 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func sortCauses(cs []Cause) {
-	sort.SliceStable(cs, func(i, j int) bool {
-		a, b := cs[i], cs[j]
-		if a.Side != b.Side {
-			return a.Side > b.Side // new first
-		}
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Column != b.Column {
-			return a.Column < b.Column
-		}
-		if a.Capability != b.Capability {
-			return a.Capability < b.Capability
-		}
-		return a.Permission < b.Permission
+	slices.SortStableFunc(cs, func(a, b Cause) int {
+		return cmp.Or(
+			-cmp.Compare(a.Side, b.Side), // new first
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Column, b.Column),
+			cmp.Compare(a.Capability, b.Capability),
+			cmp.Compare(a.Permission, b.Permission),
+		)
 	})
 }
 
@@ -578,33 +571,18 @@ func sortChanges(cs []Change) {
 		}
 		return 2
 	}
-	sort.SliceStable(cs, func(i, j int) bool {
-		a, b := cs[i], cs[j]
-		if ra, rb := labelRank(a), labelRank(b); ra != rb {
-			return ra < rb
-		}
-		if a.Label != b.Label {
-			return a.Label < b.Label
-		}
-		if a.Plugin != b.Plugin {
-			return a.Plugin < b.Plugin
-		}
-		if kindOrder[a.Kind] != kindOrder[b.Kind] {
-			return kindOrder[a.Kind] < kindOrder[b.Kind]
-		}
-		if a.Command != b.Command {
-			return a.Command < b.Command
-		}
-		if a.Context != b.Context {
-			return a.Context < b.Context
-		}
-		if a.Op != b.Op {
-			return a.Op < b.Op
-		}
-		if a.List != b.List {
-			return a.List < b.List
-		}
-		return a.key() < b.key()
+	slices.SortStableFunc(cs, func(a, b Change) int {
+		return cmp.Or(
+			cmp.Compare(labelRank(a), labelRank(b)),
+			cmp.Compare(a.Label, b.Label),
+			cmp.Compare(a.Plugin, b.Plugin),
+			cmp.Compare(kindOrder[a.Kind], kindOrder[b.Kind]),
+			cmp.Compare(a.Command, b.Command),
+			cmp.Compare(a.Context, b.Context),
+			cmp.Compare(a.Op, b.Op),
+			cmp.Compare(a.List, b.List),
+			cmp.Compare(a.key(), b.key()),
+		)
 	})
 }
 

@@ -2,28 +2,14 @@ package acldiff
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/capguard/capguard/internal/conformance"
+	"github.com/capguard/capguard/internal/history"
 )
-
-// runGit runs git in dir with a fixed identity, failing the test on error.
-func runGit(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
-		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 // scratchRepo makes a git repository holding a copy of nuxtor as
 // src-tauri, committed twice: first as it is, then with its windows
@@ -39,14 +25,14 @@ func scratchRepo(t testing.TB) string {
 	if err := os.WriteFile(filepath.Join(repo, "src-tauri", "icon.bin"), make([]byte, 1<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runGit(t, repo, "init", "-q", "-b", "main")
-	runGit(t, repo, "add", ".")
-	runGit(t, repo, "commit", "-q", "-m", "app")
+	history.Git(t, repo, "init", "-q", "-b", "main")
+	history.Git(t, repo, "add", ".")
+	history.Git(t, repo, "commit", "-q", "-m", "app")
 	p := filepath.Join(repo, "src-tauri", "capabilities", "main.json")
 	c := readJSON(t, p).(map[string]any)
 	c["windows"] = []any{"*"}
 	writeJSON(t, p, c, "  ")
-	runGit(t, repo, "commit", "-q", "-am", "every window")
+	history.Git(t, repo, "commit", "-q", "-am", "every window")
 	return repo
 }
 
@@ -125,12 +111,12 @@ func TestOpenErrors(t *testing.T) {
 	}
 	// A repository without src-tauri at its top needs REV:path.
 	bare := t.TempDir()
-	runGit(t, bare, "init", "-q")
+	history.Git(t, bare, "init", "-q")
 	if err := os.WriteFile(filepath.Join(bare, "README"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runGit(t, bare, "add", ".")
-	runGit(t, bare, "commit", "-q", "-m", "x")
+	history.Git(t, bare, "add", ".")
+	history.Git(t, bare, "commit", "-q", "-m", "x")
 	// A revision without an app is an empty side, saying how to name the
 	// folder when it has one elsewhere.
 	if s, err := Open("HEAD", OpenOptions{Repo: bare}); err != nil || !strings.Contains(s.Empty, "HEAD:path/to/src-tauri") {
