@@ -758,6 +758,9 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.refuse(w, r, req.command, &page, be.herr)
 		return
 	}
+	if release == nil {
+		cutUnreadBody(w, r)
+	}
 	status := "ok"
 	if err != nil {
 		status, result = "error", RejectValue(err)
@@ -777,12 +780,26 @@ func (b *Bridge) refuse(w http.ResponseWriter, r *http.Request, cmd string, page
 		}
 		b.cfg.OnReject(rj)
 	}
+	cutUnreadBody(w, r)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain") // Tauri's script compares it as is
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(e.status)
 	_, _ = io.WriteString(w, e.text)
+}
+
+// unreadBodyWait is how long the server may go on reading the body of a
+// call the bridge answered without reading it: net/http discards up to
+// 256 KiB of it before it answers, to keep the connection alive, and would
+// otherwise give a sender that dribbles it the whole ReadTimeout.
+const unreadBodyWait = time.Second
+
+// cutUnreadBody bounds the time the server spends discarding r's body.
+func cutUnreadBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(unreadBodyWait))
+	}
 }
 
 // isLoopback tells whether a request's remote address is on the loopback
