@@ -99,14 +99,17 @@ func WithObserver(f func(ipc.DecisionEvent)) Option {
 }
 
 // WithAudit records every decision of the guard in an audit log
-// (audit.New): the same as WithObserver(log.Observe). With WithReload it
-// records every reload too (audit.Log.ObserveReload), naming the
-// capabilities and obligations a new version removed. Close the log when
-// the app stops.
+// (audit.New): the same as WithObserver(log.Observe). It records every
+// call of the secure-storage commands too (audit.Log.ObserveSecret: the
+// record, the caller, the outcome, never the data), and with WithReload
+// every reload (audit.Log.ObserveReload), naming the capabilities and
+// obligations a new version removed. Close the log when the app stops
+// (see docs/audit.md).
 func WithAudit(log *audit.Log) Option {
 	return func(s *settings) {
 		if log != nil {
 			s.observers = append(s.observers, log.Observe)
+			s.secrets = append(s.secrets, log.ObserveSecret)
 			s.logs = append(s.logs, log)
 		}
 	}
