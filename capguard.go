@@ -191,6 +191,9 @@ func WithSecretObserver(f func(biometric.SecretEvent)) Option {
 func New(resolved *acl.Resolved, shim native.Shim, opts ...Option) (*App, error) {
 	s := settings{}
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		o(&s)
 	}
 	return newApp(resolved, shim, &s)
@@ -349,6 +352,9 @@ func fromSource(src policy.Source, dir string, shim native.Shim, opts []Option) 
 	}
 	s := settings{source: src, dir: dir}
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		o(&s)
 	}
 	if !s.hasExt {

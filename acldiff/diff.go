@@ -172,6 +172,9 @@ var desktop = []acl.Target{acl.Linux, acl.MacOS, acl.Windows}
 // Report.Skipped. A side that fails to resolve where the other resolves
 // is an error, as is any failure on a target given explicitly.
 func Compare(old, new Side, targets []acl.Target) (*Report, error) {
+	if old.FS == nil || new.FS == nil {
+		return nil, errors.New("acldiff: Compare: a side has no file system (Side.FS)")
+	}
 	lo, ln := newLoader(old), newLoader(new)
 	defaulted := len(targets) == 0
 	if defaulted {

@@ -3,6 +3,7 @@ package acldiff
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -26,8 +27,14 @@ const (
 // Formats lists the output formats.
 var Formats = []Format{FormatText, FormatMarkdown, FormatJSON, FormatGitHub}
 
+// errNilReport is the error of a nil Report's Write methods.
+var errNilReport = errors.New("acldiff: no report (nil *Report)")
+
 // Write writes the report in format f.
 func (r *Report) Write(w io.Writer, f Format) error {
+	if r == nil {
+		return errNilReport
+	}
 	switch f {
 	case FormatText:
 		return r.WriteText(w)
@@ -51,6 +58,9 @@ func targetNames(ts []acl.Target) []string {
 
 // Summary is the report's one-line verdict.
 func (r *Report) Summary() string {
+	if r == nil {
+		return ""
+	}
 	return fmt.Sprintf("%s (%d widened, %d narrowed; %s → %s; targets %s)", r.Verdict, r.Widened, r.Narrowed,
 		r.Old, r.New, strings.Join(targetNames(r.Targets), ", "))
 }
@@ -179,6 +189,9 @@ func mark(e Effect) string {
 // changes grouped by window (or webview) pattern and by plugin, each with
 // its causes; "+" widens, "-" narrows.
 func (r *Report) WriteText(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "capguard diff: %s\n", r.Summary())
 	for _, sk := range r.Skipped {
@@ -218,6 +231,9 @@ func mdText(s string) string {
 // widened and narrowed counts per window pattern and plugin, and the
 // changes with their causes folded in a details block.
 func (r *Report) WriteMarkdown(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "### capguard diff: **%s**\n\n", r.Verdict)
 	fmt.Fprintf(&b, "%s → %s (targets %s): %d widened, %d narrowed.\n", mdCode(r.Old), mdCode(r.New),
@@ -313,6 +329,9 @@ type jsonChange struct {
 // WriteJSON writes the report as one JSON object (docs/diff.md describes
 // every field).
 func (r *Report) WriteJSON(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	out := struct {
 		Old      string       `json:"old"`
 		New      string       `json:"new"`
@@ -354,6 +373,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // cause is only on the old side (a deny entry that disappears) is
 // annotated without a file.
 func (r *Report) WriteGitHub(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	var b bytes.Buffer
 	for i := range r.Changes {
 		c := &r.Changes[i]

@@ -138,7 +138,9 @@ func newWatcher(dir string, s *Store, opts []WatchOption) *Watcher {
 		},
 	}
 	for _, o := range opts {
-		o(&w.cfg)
+		if o != nil {
+			o(&w.cfg)
+		}
 	}
 	return w
 }
@@ -163,16 +165,33 @@ func (w *Watcher) addTree(root string) error {
 	return err
 }
 
+// ErrNotWatching is the error of Close on a Watcher that Watch did not
+// make (a nil or zero Watcher): it watches nothing.
+var ErrNotWatching = errors.New("policy: not a watcher made by Watch")
+
 // Close stops watching and waits for a reload in progress to finish. It
-// returns the error of closing the notifications, if any.
+// returns the error of closing the notifications, if any, and
+// ErrNotWatching for a nil or zero Watcher.
 func (w *Watcher) Close() error {
+	if w == nil || w.done == nil {
+		return ErrNotWatching
+	}
 	w.once.Do(func() { close(w.stop) })
 	<-w.done
 	return w.err
 }
 
-// Done is closed when the watcher has stopped (ctx ended or Close).
-func (w *Watcher) Done() <-chan struct{} { return w.done }
+// stopped is the Done channel of a Watcher that watches nothing.
+var stopped = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Done is closed when the watcher has stopped (ctx ended or Close); for a
+// nil or zero Watcher it is closed already.
+func (w *Watcher) Done() <-chan struct{} {
+	if w == nil || w.done == nil {
+		return stopped
+	}
+	return w.done
+}
 
 // dataLink is the symbolic link a Kubernetes ConfigMap mount replaces in
 // one rename to swap every file at once (the top-level entries are links

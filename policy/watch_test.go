@@ -241,3 +241,19 @@ func TestAppSource(t *testing.T) {
 		})
 	}
 }
+
+// TestZeroWatcher is issue 25's item 5: Close of a zero or nil Watcher
+// panicked (close of a nil channel); now it is an error, and Done is
+// closed (the watcher watches nothing).
+func TestZeroWatcher(t *testing.T) {
+	for name, w := range map[string]*policy.Watcher{"zero": {}, "nil": nil} {
+		if err := w.Close(); !errors.Is(err, policy.ErrNotWatching) {
+			t.Errorf("%s: Close: %v, want ErrNotWatching", name, err)
+		}
+		select {
+		case <-w.Done():
+		default:
+			t.Errorf("%s: Done is not closed", name)
+		}
+	}
+}
