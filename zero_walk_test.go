@@ -341,6 +341,7 @@ var zeroTable = map[string]any{
 	"policy.ReloadEvent":    reflect.TypeFor[policy.ReloadEvent](),
 	"policy.WatchOption":    reflect.TypeFor[policy.WatchOption](),
 	"policy.Debounce":       policy.Debounce,
+	"policy.MaxWait":        policy.MaxWait,
 	"policy.OnReload":       policy.OnReload,
 	"policy.Watcher":        reflect.TypeFor[policy.Watcher](),
 	"policy.Watch":          policy.Watch,
