@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -290,5 +291,58 @@ func TestPerClientBound(t *testing.T) {
 	}
 	if err := use(l.dial("192.0.2.2")); err != nil {
 		t.Fatalf("another client: %v", err)
+	}
+}
+
+// TestOneWebviewCannotHoldTheBodyBudget is issue 25's item 7 for the body
+// budget: the pages of one webview (here a panel that may call one
+// command) try to hold every body slot with calls whose handlers do not
+// return; they get half, and a call of the main window still gets its
+// body read and is answered. (Before, it waited BodyWait and got 503.)
+func TestOneWebviewCannotHoldTheBodyBudget(t *testing.T) {
+	hold := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	defer release()
+	inside := make(chan struct{}, ipc.DefaultMaxBodies)
+	f := newBridgeFixture(t, func(c *ipc.BridgeConfig) { c.BodyWait = 200 * time.Millisecond })
+	panel, err := f.b.Bind(ipc.Binding{Window: "other", Webview: "panel", Origin: mainOrigin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.h.block = func() { inside <- struct{}{}; <-hold }
+	results := make(chan answer, ipc.DefaultMaxBodies)
+	for range ipc.DefaultMaxBodies {
+		go func() { results <- serve(f.b, call(t, panel, mainOrigin, "plugin:files|stat", `{}`)) }()
+	}
+	// Half of the slots are the webview's share: that many calls get in,
+	// the others wait for their share and are answered 503 (liveness
+	// only guards against hanging when the share is missing).
+	for range ipc.DefaultMaxBodies / 2 {
+		<-inside
+	}
+	busy := 0
+	for range ipc.DefaultMaxBodies / 2 {
+		select {
+		case a := <-results:
+			if a.status == http.StatusServiceUnavailable {
+				busy++
+			}
+		case <-time.After(liveness):
+			t.Fatalf("after %v only %d of the panel's calls beyond its share were answered: the others were let in", liveness, busy)
+		}
+	}
+	if busy != ipc.DefaultMaxBodies/2 {
+		t.Errorf("%d of the panel's calls beyond its share were answered 503, want %d", busy, ipc.DefaultMaxBodies/2)
+	}
+	f.h.block = nil
+	if a := serve(f.b, call(t, f.main, mainOrigin, "plugin:files|stat", `{}`)); a.status != 200 || a.response != "ok" {
+		t.Errorf("the main window's call while the panel holds its share: %d %s", a.status, a.body)
+	}
+	release()
+	for range ipc.DefaultMaxBodies / 2 {
+		if a := <-results; a.status != 200 {
+			t.Errorf("a held call of the panel: %d %s", a.status, a.body)
+		}
 	}
 }
