@@ -101,6 +101,21 @@ if missing; then
 fi
 command -v cargo >/dev/null || { echo "build-oracle: cargo is missing; install Rust or set CAPGUARD_TAURI=off" >&2; exit 1; }
 
+# Cargo's build folder is conformance/tauri-oracle/target. In a clone that
+# has none yet, it is made a link to a cache that every clone on this
+# machine shares (CAPGUARD_ORACLE_CACHE, default
+# ${XDG_CACHE_HOME:-~/.cache}/capguard/tauri-oracle-target): a fresh clone,
+# such as CI's, then recompiles the oracle's own code and not its ~400
+# dependency crates again. Cargo locks the folder, so clones that build at
+# the same time wait for each other. CAPGUARD_ORACLE_CACHE=off keeps the
+# folder inside the clone; a cold cache is only slower.
+cache=${CAPGUARD_ORACLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capguard/tauri-oracle-target}
+if [ "$cache" != off ] && [ ! -e "$oracle/target" ] && [ ! -L "$oracle/target" ]; then
+  mkdir -p "$cache"
+  ln -s "$cache" "$oracle/target"
+  echo "build-oracle: build folder $oracle/target -> $cache (shared by the clones of this machine; CAPGUARD_ORACLE_CACHE=off to keep it here)"
+fi
+
 start=$(date +%s)
 echo "build-oracle: main build (tauri-utils $(sed -n 's/^version = "\(.*\)"/\1/p' "$oracle/Cargo.toml" | head -1), tauri runtime)"
 cargo build -q --release --locked --manifest-path "$oracle/Cargo.toml"

@@ -61,6 +61,12 @@ packages=$(go list ./... | grep -v '/conformance$')
 # shellcheck disable=SC2086
 suite "go test -race (root module)" go test -race -count=1 "$@" $packages
 
+# The other toolchains' suites run while the oracle's last builds finish
+# (they use little of what cargo leaves free).
+suite "android: Kotlin shim under Robolectric" bash scripts/test-android.sh
+suite "npm packages and GitHub Action" bash scripts/test-npm.sh
+[ -f scripts/test-wails.sh ] && suite "wails: integration in a real window" bash scripts/test-wails.sh
+
 wait "$oracle_build" || true
 cat "$logs/oracle-build.log"
 if [ "$(cat "$logs/oracle-build.rc")" != 0 ]; then
@@ -70,10 +76,6 @@ else
   # No -race: the differential tests are sequential, and drive the oracle.
   suite "conformance: differential tests against Tauri" go test -count=1 -v -run 'MatchTauri|MatchesTauri|ByVersion' ./conformance/
 fi
-
-suite "android: Kotlin shim under Robolectric" bash scripts/test-android.sh
-suite "npm packages and GitHub Action" bash scripts/test-npm.sh
-[ -f scripts/test-wails.sh ] && suite "wails: integration in a real window" bash scripts/test-wails.sh
 
 rm -rf "$logs"
 if [ ${#failed[@]} -gt 0 ]; then
