@@ -195,6 +195,7 @@ type Bridge struct {
 	windowBytes  int64
 	sharesMu     sync.Mutex
 	shares       map[string]*windowShare
+	freeShares   []*windowShare // unused shares, kept for reuse (at most MaxBodies)
 	now          func() time.Time
 
 	mu       sync.Mutex
@@ -503,7 +504,11 @@ func (b *Bridge) share(webview string) *windowShare {
 	defer b.sharesMu.Unlock()
 	s := b.shares[webview]
 	if s == nil {
-		s = &windowShare{bodies: make(chan struct{}, b.windowBodies), bytes: semaphore.NewWeighted(b.windowBytes)}
+		if n := len(b.freeShares); n > 0 {
+			s, b.freeShares = b.freeShares[n-1], b.freeShares[:n-1]
+		} else {
+			s = &windowShare{bodies: make(chan struct{}, b.windowBodies), bytes: semaphore.NewWeighted(b.windowBytes)}
+		}
 		b.shares[webview] = s
 	}
 	s.users++
@@ -511,12 +516,17 @@ func (b *Bridge) share(webview string) *windowShare {
 }
 
 // unshare ends a use of webview's share; the last one forgets it, so the
-// map holds only the webviews with calls in progress.
+// map holds only the webviews with calls in progress. A forgotten share
+// holds nothing (its slots and bytes are all back) and is kept for reuse,
+// so that calls one after another allocate none.
 func (b *Bridge) unshare(webview string, s *windowShare) {
 	b.sharesMu.Lock()
 	defer b.sharesMu.Unlock()
 	if s.users--; s.users == 0 {
 		delete(b.shares, webview)
+		if len(b.freeShares) < cap(b.bodies) {
+			b.freeShares = append(b.freeShares, s)
+		}
 	}
 }
 
