@@ -99,14 +99,17 @@ func WithObserver(f func(ipc.DecisionEvent)) Option {
 }
 
 // WithAudit records every decision of the guard in an audit log
-// (audit.New): the same as WithObserver(log.Observe). With WithReload it
-// records every reload too (audit.Log.ObserveReload), naming the
-// capabilities and obligations a new version removed. Close the log when
-// the app stops.
+// (audit.New): the same as WithObserver(log.Observe). It records every
+// call of the secure-storage commands too (audit.Log.ObserveSecret: the
+// record, the caller, the outcome, never the data), and with WithReload
+// every reload (audit.Log.ObserveReload), naming the capabilities and
+// obligations a new version removed. Close the log when the app stops
+// (see docs/audit.md).
 func WithAudit(log *audit.Log) Option {
 	return func(s *settings) {
 		if log != nil {
 			s.observers = append(s.observers, log.Observe)
+			s.secrets = append(s.secrets, log.ObserveSecret)
 			s.logs = append(s.logs, log)
 		}
 	}
@@ -188,6 +191,9 @@ func WithSecretObserver(f func(biometric.SecretEvent)) Option {
 func New(resolved *acl.Resolved, shim native.Shim, opts ...Option) (*App, error) {
 	s := settings{}
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		o(&s)
 	}
 	return newApp(resolved, shim, &s)
@@ -346,6 +352,9 @@ func fromSource(src policy.Source, dir string, shim native.Shim, opts []Option) 
 	}
 	s := settings{source: src, dir: dir}
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		o(&s)
 	}
 	if !s.hasExt {

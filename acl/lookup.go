@@ -8,6 +8,9 @@ package acl
 // manifest has none of them; "default" is then still ok when the
 // manifest has no default set (it grants nothing), as in Tauri.
 func (m *Manifest) Lookup(name string, app bool) (p *Permission, s *PermissionSet, ok bool) {
+	if m == nil {
+		return nil, nil, false
+	}
 	switch {
 	case name == "default":
 		return nil, m.Default, true

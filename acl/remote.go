@@ -154,6 +154,9 @@ var URLComponents = [8]string{"protocol", "username", "password", "hostname", "p
 // Tauri's defaults applied, in the order of URLComponents. A URL matches
 // the pattern when every component matches its own.
 func (r *RemotePattern) Components() [8]string {
+	if r == nil || r.p == nil {
+		return [8]string{} // a zero pattern matches nothing
+	}
 	return [8]string{r.p.Protocol(), r.p.Username(), r.p.Password(), r.p.Hostname(), r.p.Port(), r.p.Pathname(), r.p.Search(), r.p.Hash()}
 }
 

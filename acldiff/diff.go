@@ -241,6 +241,9 @@ func Compare(old, new Side, targets []acl.Target) (*Report, error) {
 // has is left out and listed in Report.NotCompared. A side whose files
 // are invalid (Tauri's build would fail) is an error.
 func CompareWith(old, new Side, opt Options) (*Report, error) {
+	if old.FS == nil || new.FS == nil {
+		return nil, errors.New("acldiff: Compare: a side has no file system (Side.FS)")
+	}
 	if old.Empty != "" && new.Empty != "" {
 		return nil, fmt.Errorf("%w: %s; %s", ErrNoApp, old.Empty, new.Empty)
 	}
@@ -448,6 +451,9 @@ func sameTargets(a, b []acl.Target) bool {
 // on both, but where the old side does not have them): they may widen the
 // access, and --fail-on counts them, failing closed.
 func (r *Report) UncomparedAdditions() []NotCompared {
+	if r == nil {
+		return nil
+	}
 	var out []NotCompared
 	for _, n := range r.NotCompared {
 		if n.Side == "new" {

@@ -3,6 +3,7 @@ package acldiff
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -25,6 +26,9 @@ const (
 	FormatGitHub   Format = "github"
 )
 
+// errNilReport is the error of a nil Report's Write methods.
+var errNilReport = errors.New("acldiff: no report (nil *Report)")
+
 // Formats lists the output formats.
 var Formats = []Format{FormatText, FormatMarkdown, FormatJSON, FormatGitHub}
 
@@ -40,6 +44,9 @@ func (r *Report) Write(w io.Writer, f Format) error { return r.WriteWith(w, f, W
 
 // WriteWith writes the report in format f with options.
 func (r *Report) WriteWith(w io.Writer, f Format, opt WriteOptions) error {
+	if r == nil {
+		return errNilReport
+	}
 	switch f {
 	case FormatText:
 		return r.writeText(w, opt)
@@ -63,6 +70,9 @@ func targetNames(ts []acl.Target) []string {
 
 // Summary is the report's one-line verdict.
 func (r *Report) Summary() string {
+	if r == nil {
+		return ""
+	}
 	s := fmt.Sprintf("%s (%d widened, %d narrowed", r.Verdict, r.Widened, r.Narrowed)
 	if w := r.WorstRisk(); w != "" {
 		s += ", worst risk " + string(w)
@@ -254,6 +264,9 @@ func (r *Report) WriteText(w io.Writer) error { return r.writeText(w, WriteOptio
 // window (or webview) pattern and by plugin, each with its causes; "+"
 // widens, "-" narrows.
 func (r *Report) writeText(w io.Writer, opt WriteOptions) error {
+	if r == nil {
+		return errNilReport
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "capguard diff: %s\n", r.Summary())
 	groups := r.view()
@@ -353,6 +366,9 @@ const summaryBudget = 900 << 10
 // rolled-up entry folded once more). It stays under GitHub's 1 MiB per
 // step summary, saying so when it cuts the details.
 func (r *Report) WriteMarkdown(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "### capguard diff: **%s**", r.Verdict)
 	if wr := r.WorstRisk(); wr != "" {
@@ -523,6 +539,9 @@ type jsonWarning struct {
 // WriteJSON writes the report as one JSON object (docs/diff.md describes
 // every field).
 func (r *Report) WriteJSON(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	out := struct {
 		Old         string            `json:"old"`
 		New         string            `json:"new"`
@@ -634,6 +653,9 @@ func (a *annotation) messages() []string {
 // how many were left to the job summary. Changes without a new-side place
 // (a deny entry that disappears) are annotated without a file.
 func (r *Report) WriteGitHub(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	byEntry := map[string]*annotation{}
 	var list []*annotation
 	for _, g := range r.view() {

@@ -312,6 +312,9 @@ func (it *item) riskReason() string {
 
 // RiskCounts counts the widenings of each risk level.
 func (r *Report) RiskCounts() map[Risk]int {
+	if r == nil {
+		return map[Risk]int{}
+	}
 	out := map[Risk]int{}
 	for _, c := range r.Changes {
 		if c.Effect == EffectWidened && c.Risk != "" {
@@ -323,6 +326,9 @@ func (r *Report) RiskCounts() map[Risk]int {
 
 // WorstRisk is the highest risk of the report's widenings ("" when none).
 func (r *Report) WorstRisk() Risk {
+	if r == nil {
+		return ""
+	}
 	var w Risk
 	for _, c := range r.Changes {
 		if c.Effect == EffectWidened && c.Risk.rank() > w.rank() {

@@ -20,8 +20,10 @@ package audit
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"time"
 
+	"github.com/capguard/capguard/biometric"
 	"github.com/capguard/capguard/ipc"
 	"github.com/capguard/capguard/policy"
 )
@@ -72,6 +74,137 @@ type Entry struct {
 	// Reload is set, instead of a decision, on the entry of a reload of a
 	// live-reloaded ACL (Path is PathReload; see Log.ObserveReload).
 	Reload *Reload `json:"reload,omitempty"`
+	// Refusals is set on the entry of a group of refusals (Path is
+	// PathRefusals): Input and Result are those of the group's first
+	// refusal, Timestamp its time.
+	Refusals *Refusals `json:"refusals,omitempty"`
+	// Secret is set on the entry of a secure-storage call (Path is
+	// PathSecret; see Log.ObserveSecret). Input names the caller.
+	Secret *Secret `json:"secret,omitempty"`
+}
+
+// Class is how a Log treats an entry when the sink falls behind. Each
+// class has its own queue: refusals cannot push kept entries out.
+type Class int
+
+// The classes of entries.
+const (
+	// ClassKept entries are written one by one: allowed decisions,
+	// decisions that carried an obligation (step-ups, met or not),
+	// reloads (PathReload, runtime capability additions included), secure
+	// storage calls (PathSecret), and any entry of another Path. When
+	// their queue is full (without Block) they are dropped, counted
+	// (Stats.Dropped, MetricDropped) and reported by Close; refusals never
+	// take their room.
+	ClassKept Class = iota
+	// ClassRefusal entries are decisions that denied a call without an
+	// obligation being tried (Path with Result.Allowed false and no
+	// Obligations), and the group entries that sum them up
+	// (PathRefusals). When their queue is full, refusals are counted by
+	// group (same Input, Reason and Error) until the writer has emptied
+	// it; each group is then written as one entry with its count.
+	ClassRefusal
+)
+
+// String returns "kept" or "refusal".
+func (c Class) String() string {
+	if c == ClassRefusal {
+		return "refusal"
+	}
+	return "kept"
+}
+
+// Class returns the entry's class.
+func (e *Entry) Class() Class {
+	if e == nil {
+		return ClassKept
+	}
+	if e.Path == PathRefusals || e.Path == Path && !e.Result.Allowed && len(e.Result.Obligations) == 0 {
+		return ClassRefusal
+	}
+	return ClassKept
+}
+
+// size is about the memory an entry holds (for the queue's byte bound).
+func (e *Entry) size() int {
+	n := 512 + len(e.Input.Command) + len(e.Input.Window) + len(e.Input.Webview) + len(e.Input.Origin.URL) +
+		len(e.Result.Reason) + len(e.Result.Error) + 8*len(e.Result.ScopeIDs) + 32*len(e.Metrics)
+	for _, r := range e.Result.References {
+		n += 32 + len(r.Capability) + len(r.Permission)
+	}
+	for _, o := range e.Result.Obligations {
+		n += 64 + len(o.Type) + len(o.Reason) + len(o.Error) + len(o.Binding)
+	}
+	if r := e.Reload; r != nil {
+		for _, l := range [][]string{r.RemovedCapabilities, r.RemovedObligations, r.AddedAtRuntime} {
+			for _, s := range l {
+				n += 16 + len(s)
+			}
+		}
+	}
+	if s := e.Secret; s != nil {
+		n += len(s.Domain) + len(s.Name) + len(s.Message)
+	}
+	return n
+}
+
+// PathRefusals is the Path of the entry of a group of refusals.
+const PathRefusals = "capguard/refusals"
+
+// Refusals is what a group entry says: Count refusals with the Input and
+// Result of the entry, from its Timestamp to Last.
+type Refusals struct {
+	Count uint64    `json:"count"`
+	Last  time.Time `json:"last"`
+	// Other is true for the group of the refusals that found no group of
+	// their own (more than MaxGroups kinds at once); its Input and Result
+	// are empty.
+	Other bool `json:"other,omitempty"`
+}
+
+// PathSecret is the Path of the entry of a secure-storage call.
+const PathSecret = "capguard/secret"
+
+// Secret is what the entry of a secure-storage call says (see
+// biometric.SecretEvent); it never holds the data.
+type Secret struct {
+	// Op is the command: "set_data", "get_data", "has_data" or
+	// "remove_data".
+	Op string `json:"op"`
+	// Domain and Name name the record.
+	Domain string `json:"domain"`
+	Name   string `json:"name"`
+	// Code is the error code of a failed call ("" on success; for
+	// example "scopeDenied" for a record the scope does not allow);
+	// Message its text. Result.Allowed tells whether the call succeeded.
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Binding is how the device keeps the app's secrets: "key" (released
+	// only by a key that needs a fresh authentication) or "event"
+	// (released after the device reports a match); "" when the device
+	// keeps none.
+	Binding string `json:"binding,omitempty"`
+}
+
+// NewSecretEntry is the entry of one secure-storage call.
+func NewSecretEntry(ev biometric.SecretEvent) Entry {
+	e := Entry{
+		Path:      PathSecret,
+		Timestamp: time.Now().UTC(),
+		Input: Input{
+			Command: "plugin:biometry|" + string(ev.Op),
+			Window:  ev.Window,
+			Webview: ev.Webview,
+		},
+		Result: Result{Allowed: ev.Code == "" && ev.Message == ""},
+		Secret: &Secret{Op: string(ev.Op), Domain: ev.Domain, Name: ev.Name, Code: string(ev.Code), Message: ev.Message, Binding: string(ev.Binding)},
+	}
+	if ev.Origin == "local" {
+		e.Input.Origin.Local = true
+	} else {
+		e.Input.Origin.URL = strings.TrimPrefix(ev.Origin, "remote: ")
+	}
+	return e
 }
 
 // PathReload is the Path of reload entries.
@@ -170,6 +303,11 @@ type Obligation struct {
 	Type    string `json:"type"`
 	MaxAgeS int    `json:"max_age_s"`
 	Reason  string `json:"reason,omitempty"`
+	// Binding is what proved a biometric obligation met: "event" (the
+	// device's report of a match) or "signed" (a signature of the call's
+	// challenge by a step-up key); see policy.Obligation.Binding. Empty
+	// for other types.
+	Binding string `json:"binding,omitempty"`
 	// Outcome is OutcomeMet, OutcomeFailed or OutcomeNotAttempted.
 	Outcome string `json:"outcome"`
 	// Error is why a failed obligation failed (for a biometric one, the
@@ -235,7 +373,11 @@ func obligations(ev ipc.DecisionEvent) []Obligation {
 }
 
 func obligation(o policy.Obligation, outcome string) Obligation {
-	return Obligation{Type: o.Type, MaxAgeS: o.MaxAgeS, Reason: o.Reason, Outcome: outcome}
+	ob := Obligation{Type: o.Type, MaxAgeS: o.MaxAgeS, Reason: o.Reason, Binding: o.Binding, Outcome: outcome}
+	if o.Type == policy.ObligationBiometric && ob.Binding == "" {
+		ob.Binding = policy.BindingEvent
+	}
+	return ob
 }
 
 // newID returns a random (version 4) UUID.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,7 +140,7 @@ func TestEntries(t *testing.T) {
 			Input: audit.Input{Command: "open_vault", Window: "main", Webview: "main", Origin: audit.Origin{Local: true}},
 			Result: audit.Result{Allowed: true,
 				References:  []audit.Reference{{Capability: "main-window", Permission: "allow-open-vault"}},
-				Obligations: []audit.Obligation{{Type: "biometric", MaxAgeS: 300, Reason: "Unlock your vault", Outcome: audit.OutcomeMet}},
+				Obligations: []audit.Obligation{{Type: "biometric", MaxAgeS: 300, Reason: "Unlock your vault", Binding: policy.BindingEvent, Outcome: audit.OutcomeMet}},
 			},
 		},
 		{
@@ -150,7 +151,7 @@ func TestEntries(t *testing.T) {
 			Input: audit.Input{Command: "open_vault", Window: "main", Webview: "other", Origin: audit.Origin{Local: true}},
 			Result: audit.Result{Allowed: false,
 				References:  []audit.Reference{{Capability: "main-window", Permission: "allow-open-vault"}},
-				Obligations: []audit.Obligation{{Type: "biometric", MaxAgeS: 300, Reason: "Unlock your vault", Outcome: audit.OutcomeFailed, Error: "Authentication was canceled by the user. (userCancel)"}},
+				Obligations: []audit.Obligation{{Type: "biometric", MaxAgeS: 300, Reason: "Unlock your vault", Binding: policy.BindingEvent, Outcome: audit.OutcomeFailed, Error: "Authentication was canceled by the user. (userCancel)"}},
 				Error:       "obligation not met: biometric: Authentication was canceled by the user. (userCancel)",
 			},
 		},
@@ -267,8 +268,9 @@ func TestFullQueueDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Observe(event("after"))
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
+	// Close says entries were lost (issue 25, item 3: it returned nil).
+	if err := l.Close(); !errors.Is(err, audit.ErrLost) || !strings.Contains(err.Error(), fmt.Sprintf("%d entries were dropped", dropped)) {
+		t.Fatalf("Close: %v, want ErrLost naming %d dropped entries", err, dropped)
 	}
 	s := l.Stats()
 	if s.Written != 10-dropped+1 || s.Dropped != dropped {
@@ -438,7 +440,7 @@ func TestNotAttempted(t *testing.T) {
 	ev.Obligations = []ipc.ObligationOutcome{{Obligation: first, Err: errors.New("cancelled")}}
 	e := audit.NewEntry(ev)
 	want := []audit.Obligation{
-		{Type: "biometric", Outcome: audit.OutcomeFailed, Error: "cancelled"},
+		{Type: "biometric", Binding: policy.BindingEvent, Outcome: audit.OutcomeFailed, Error: "cancelled"},
 		{Type: "totp", Outcome: audit.OutcomeNotAttempted},
 	}
 	if d := cmp.Diff(want, e.Result.Obligations); d != "" {

@@ -121,6 +121,9 @@ func (e *BiometryError) Error() string {
 	if e.scope != "" {
 		return e.scope
 	}
+	if e.Err == nil {
+		return "biometry: unknown error"
+	}
 	if e.Err.Code == "" {
 		return e.Err.Message
 	}

@@ -14,3 +14,11 @@ func (s *StepUp) Waiting(window, webview, origin string) int {
 	}
 	return n
 }
+
+// Pending returns how many signed challenges are issued and not yet
+// verified, for tests to see that a flood leaves none behind.
+func (s *StepUp) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.signed.pending)
+}

@@ -268,6 +268,56 @@ func TestChallengesAreBounded(t *testing.T) {
 	}
 }
 
+// TestChallengeFloodEvictsNoOne is issue 25's item 7 for the pending
+// challenges: a page that makes more signed calls at once than the table
+// holds never fills it (a challenge is issued only while the call holds
+// the device, so its calls have one pending at a time), and another
+// caller's pending challenge is never evicted: at the bound Issue refuses
+// the new challenge instead, and that call is denied.
+func TestChallengeFloodEvictsNoOne(t *testing.T) {
+	ctx := context.Background()
+	dev := sim.New(sim.Ready())
+	s, _ := enrolled(t, dev)
+	other, err := s.Issue(call("settings", "settings", acl.LocalOrigin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := call("main", "main", acl.MustOrigin("https://remote.example"))
+	n := biometric.MaxPendingChallenges + 100
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- s.Meet(ctx, page, signed("Delete your account")) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("a signed call of the flood: %v", err)
+		}
+	}
+	if p := s.Pending(); p != 1 {
+		t.Errorf("%d challenges pending after the flood, want 1 (the other caller's)", p)
+	}
+	// Fill the table to its bound: the next challenge is refused, and
+	// the first one issued is still there.
+	for range biometric.MaxPendingChallenges - 1 {
+		if _, err := s.Issue(page); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Issue(page); !errors.Is(err, biometric.SystemCancel) {
+		t.Errorf("Issue at the bound: %v, want systemCancel", err)
+	}
+	if err := s.Meet(ctx, page, signed("Delete your account")); !errors.Is(err, biometric.SystemCancel) {
+		t.Errorf("a signed call at the bound: %v, want systemCancel (denied)", err)
+	}
+	sig, err := dev.Sign(ctx, native.Prompt{Reason: "r"}, other.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(other, sig); err != nil {
+		t.Errorf("the other caller's challenge after the flood: %v", err)
+	}
+}
+
 // A new biometric enrollment invalidates the step-up key (Android's
 // setInvalidatedByBiometricEnrollment): the next signed call fails with
 // dataNeedsReenrollment until the app enrolls a new key.

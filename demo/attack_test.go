@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -81,5 +82,58 @@ func TestRejectionsAreAggregated(t *testing.T) {
 	}
 	if refusals == 0 || refusals > 33 || counted != 2000 {
 		t.Errorf("%d refusal entries counting %v refusals, want at most 33 counting 2000", refusals, counted)
+	}
+}
+
+// TestDenialsAreAggregated is issue 25's item 7 for the feed: a page with
+// a valid token that floods calls the ACL denies (one command, then
+// hundreds of made-up ones) used to push the allowed decisions out of the
+// 500-entry feed, one entry per denial. Denials are now grouped per
+// command and caller, counted, and the allowed decisions stay.
+func TestDenialsAreAggregated(t *testing.T) {
+	s := start(t, nil)
+	main, settings := window(t, s, "main"), window(t, s, "settings")
+	for range 3 {
+		if r := invoke(t, s, main, "plugin:biometric|status", `{}`); r.header.Get("Tauri-Response") != "ok" {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	key, token, _ := page(t, s, settings)
+	const n = 2000
+	for i := range n {
+		command := "plugin%3Abiometric%7Cauthenticate"
+		if i%2 == 1 {
+			command = "made_up_" + strconv.Itoa(i) // many groups
+		}
+		r := do(t, "POST", s.URL()+"ipc/"+command, map[string]string{
+			"Content-Type": "application/json", "Origin": settings.Origin, "Tauri-Callback": "1", "Tauri-Error": "2",
+			"Tauri-Invoke-Key": key, "Capguard-Webview-Token": token,
+		}, `{}`)
+		if r.status != http.StatusOK || r.header.Get("Tauri-Response") != "error" {
+			t.Fatalf("denial %d: %d %s", i, r.status, r.body)
+		}
+	}
+	allowed, denials, counted := 0, 0, 0.0
+	for _, e := range state(t, s)["entries"].([]any) {
+		e := e.(map[string]any)
+		if e["kind"] != "decision" {
+			continue
+		}
+		if e["allowed"] == true {
+			allowed++
+			continue
+		}
+		denials++
+		c, ok := e["count"].(float64)
+		if !ok {
+			c = 1 // an entry of one denial, not grouped
+		}
+		counted += c
+	}
+	if allowed != 3 {
+		t.Errorf("%d allowed decisions in the feed after the flood, want the 3 made before it", allowed)
+	}
+	if denials == 0 || denials > 33 || counted != n {
+		t.Errorf("%d denial entries counting %v denials, want at most 33 counting %d", denials, counted, n)
 	}
 }

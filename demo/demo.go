@@ -284,17 +284,30 @@ func Start(cfg Config) (*Server, error) {
 
 // URL is the dashboard's address, the base of its API (URL()+"api/state").
 // Open OpenURL in a browser: the dashboard page itself needs its key.
-func (s *Server) URL() string { return s.dash + "/" }
+func (s *Server) URL() string {
+	if s == nil {
+		return ""
+	}
+	return s.dash + "/"
+}
 
 // OpenURL is the dashboard page's address with its key (the URL capguard
 // demo prints): the dashboard opens the windows with launch secrets, so
 // only who has this URL can open the windows.
-func (s *Server) OpenURL() string { return s.dash + "/?key=" + s.key }
+func (s *Server) OpenURL() string {
+	if s == nil {
+		return ""
+	}
+	return s.dash + "/?key=" + s.key
+}
 
 // LaunchURL returns the address that opens the page name ("main", ...,
 // "untrusted") once, with a fresh launch secret (ipc.Bridge.Launch), as
 // the dashboard's frames do.
 func (s *Server) LaunchURL(name string) (string, error) {
+	if s == nil || s.bridge == nil {
+		return "", errNotStarted
+	}
 	for _, w := range s.windows {
 		if w.Name == name {
 			secret, err := s.bridge.Launch(ipc.Binding{Window: w.Label, Origin: w.Origin})
@@ -308,18 +321,40 @@ func (s *Server) LaunchURL(name string) (string, error) {
 }
 
 // Windows lists the pages: the app's windows, then the untrusted page.
-func (s *Server) Windows() []Window { return append([]Window(nil), s.windows...) }
+func (s *Server) Windows() []Window {
+	if s == nil {
+		return nil
+	}
+	return append([]Window(nil), s.windows...)
+}
 
 // Packages tells whether the pages use the real npm packages.
-func (s *Server) Packages() Packages { return s.packages }
+func (s *Server) Packages() Packages {
+	if s == nil {
+		return Packages{}
+	}
+	return s.packages
+}
 
 // Device is the simulated device, for scripting it from Go.
-func (s *Server) Device() *sim.Sim { return s.device }
+func (s *Server) Device() *sim.Sim {
+	if s == nil {
+		return nil
+	}
+	return s.device
+}
+
+// errNotStarted is the error of a nil or zero Server's methods: only Start
+// makes a Server.
+var errNotStarted = errors.New("demo: not a server made by Start")
 
 // Close stops every listener and waits for the servers to end, cutting
 // off open connections (such as the dashboard's event stream) after ctx
 // ends.
 func (s *Server) Close(ctx context.Context) error {
+	if s == nil || s.feed == nil {
+		return errNotStarted
+	}
 	var err error
 	s.closing.Do(func() {
 		s.feed.close()

@@ -59,16 +59,18 @@ type Entry struct {
 	// ("userCancel", ...).
 	Code string `json:"code,omitempty"`
 	// Count is, for a "refused" entry, how many similar refusals (same
-	// source and reason) it stands for; Key names that group. Refusals
-	// are aggregated so that a flood of them cannot push the real
-	// decisions out of the feed.
+	// source and reason) it stands for, and for a denied "decision" how
+	// many denials of the same command and caller; Key names that group.
+	// Refusals and denials are aggregated so that a flood of them cannot
+	// push the allowed decisions out of the feed.
 	Count int    `json:"count,omitempty"`
 	Key   string `json:"key,omitempty"`
 }
 
-// maxRefusalGroups bounds the distinct groups of refusals in the feed;
-// refusals beyond it share one group ("other sources"). The feed's
-// decisions therefore always keep all but maxRefusalGroups+1 slots.
+// maxRefusalGroups bounds the distinct groups of refusals in the feed,
+// and of denials; those beyond it share one group ("other sources"). The
+// feed's other entries therefore always keep all but
+// 2*(maxRefusalGroups+1) slots.
 const maxRefusalGroups = 32
 
 // Obligation is an obligation of a decision and its outcome.
@@ -176,38 +178,51 @@ func (f *feed) since(seq uint64) ([]Entry, <-chan struct{}, bool) {
 	return out, f.changed, f.closed
 }
 
-// rejected is the bridge's OnReject.
-// rejected adds a refusal of the bridge, aggregated with the similar
-// ones before it: one entry per source (origin and token's window) and
-// reason (status and text), counted, moved to the top at each refusal.
+// rejected is the bridge's OnReject: it adds a refusal of the bridge,
+// aggregated with the similar ones before it: one entry per source
+// (origin and token's window) and reason (status and text), counted,
+// moved to the top at each refusal.
 func (f *feed) rejected(r ipc.Rejection) {
-	key := strconv.Itoa(r.Status) + "|" + r.Origin + "|" + r.Window + "|" + r.Text
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	groups := 0
-	prev := -1
-	for i, e := range f.entries {
-		if e.Kind == "refused" {
-			groups++
-			if e.Key == key {
-				prev = i
-			}
-		}
-	}
 	e := Entry{
 		Time: r.Time, Kind: "refused", Command: r.Command, Window: r.Window, Webview: r.Webview,
-		Origin: r.Origin, Explanation: r.Text, Status: r.Status, Count: 1, Key: key,
+		Origin: r.Origin, Explanation: r.Text, Status: r.Status,
+		Key: strconv.Itoa(r.Status) + "|" + r.Origin + "|" + r.Window + "|" + r.Text,
 	}
-	if prev < 0 && groups >= maxRefusalGroups {
-		key = "other"
-		e = Entry{Time: r.Time, Kind: "refused", Command: r.Command, Origin: "(other sources)", Status: r.Status,
-			Explanation: "refusals from more sources and reasons than the feed shows one by one; the last: " + r.Text, Count: 1, Key: key}
+	f.group(e, Entry{Time: r.Time, Kind: "refused", Command: r.Command, Origin: "(other sources)", Status: r.Status,
+		Explanation: "refusals from more sources and reasons than the feed shows one by one; the last: " + r.Text, Key: "other"})
+}
+
+// group adds e (whose Key names its group) counted with the entries of
+// the same key before it, and moved to the top. Once the feed holds
+// maxRefusalGroups groups of e's kind, a new group's entries share one
+// group, other, instead: so that a flood of refusals or denials, from as
+// many sources as it likes, takes at most maxRefusalGroups+1 entries of
+// the feed, and the decisions that matter stay.
+func (f *feed) group(e, other Entry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	find := func(key string) int {
 		for i, old := range f.entries {
 			if old.Key == key {
-				prev = i
+				return i
 			}
 		}
+		return -1
 	}
+	prev := find(e.Key)
+	if prev < 0 {
+		groups := 0
+		for _, old := range f.entries {
+			if old.Key != "" && old.Kind == e.Kind {
+				groups++
+			}
+		}
+		if groups >= maxRefusalGroups {
+			e = other
+			prev = find(e.Key)
+		}
+	}
+	e.Count = 1
 	if prev >= 0 {
 		e.Count = f.entries[prev].Count + 1
 		f.entries = append(f.entries[:prev], f.entries[prev+1:]...)
@@ -262,6 +277,15 @@ func (s *Server) observe(ev ipc.DecisionEvent) {
 		// The engine and the reference disagree: say so rather than
 		// explain the wrong decision.
 		e.Explanation = "the engine decided allowed=" + boolText(ev.Allowed) + "; the reference decision says: " + d.Message
+	}
+	if !ev.Allowed && !d.Allowed && len(ev.Obligations) == 0 {
+		// A call the ACL denies is grouped as the bridge's refusals are:
+		// a page that floods calls it may not make cannot push the
+		// allowed decisions out of the feed.
+		e.Key = "denied|" + e.Command + "|" + e.Window + "|" + e.Webview + "|" + e.Origin
+		s.feed.group(e, Entry{Time: e.Time, Kind: "decision", Command: e.Command, Origin: "(other sources)",
+			Explanation: "denials of more commands and callers than the feed shows one by one; the last: " + e.Explanation, Key: "denied|other"})
+		return
 	}
 	s.feed.add(e)
 }

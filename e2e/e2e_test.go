@@ -221,7 +221,8 @@ func TestBrowser(t *testing.T) {
 			case e.Kind != "decision":
 				t.Errorf("entry of kind %q", e.Kind)
 			case e.Command == "plugin:biometric|authenticate" && e.Window == "settings":
-				settingsAuth++
+				// Denials of one command and caller are one counted entry.
+				settingsAuth += max(e.Count, 1)
 				switch {
 				case e.Allowed && e.Version == 2:
 					settingsAllowed++
@@ -283,28 +284,38 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("the audit log holds the stored data %q (or none was recorded)", vaultSecret)
 		}
 		all := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		decisions, reloads := 0, 0
+		decisions, reloads, secrets := 0, 0, 0
 		for _, e := range res.Final.Entries {
 			switch e.Kind {
 			case "decision":
-				decisions++
+				decisions += max(e.Count, 1) // a group of denials: its count
 			case "reload":
 				reloads++
+			case "secret":
+				secrets++
 			}
 		}
 		// Reloads are audited too ("capguard/reload"), between the
-		// decisions.
+		// decisions, and so is every secure-storage call the feed shows
+		// ("capguard/secret").
 		var lines []string
-		reloadLines := 0
+		reloadLines, secretLines := 0, 0
 		for _, l := range all {
-			if strings.Contains(l, `"path":"capguard/reload"`) {
+			switch {
+			case strings.Contains(l, `"path":"capguard/reload"`):
 				reloadLines++
+				continue
+			case strings.Contains(l, `"path":"capguard/secret"`):
+				secretLines++
+				if !strings.Contains(l, `"secret":{"op":`) {
+					t.Errorf("secret line without its operation: %s", l)
+				}
 				continue
 			}
 			lines = append(lines, l)
 		}
-		if len(lines) != decisions || reloadLines != reloads || reloads == 0 {
-			t.Errorf("%d decision lines for %d decisions, %d reload lines for %d reloads", len(lines), decisions, reloadLines, reloads)
+		if len(lines) != decisions || reloadLines != reloads || reloads == 0 || secretLines != secrets || secrets == 0 {
+			t.Errorf("%d decision lines for %d decisions, %d reload lines for %d reloads, %d secret lines for %d secret accesses", len(lines), decisions, reloadLines, reloads, secretLines, secrets)
 		}
 		outcomes := map[string]int{}
 		for i, l := range lines {
@@ -542,6 +553,9 @@ type results struct {
 			Code        string   `json:"code"`
 			Binding     string   `json:"binding"`
 			Error       string   `json:"error"`
+			// Count is how many denials a grouped denial stands for
+			// (absent: one).
+			Count int `json:"count"`
 		} `json:"entries"`
 		Device struct {
 			Authenticate int `json:"authenticate"`

@@ -194,10 +194,16 @@ func (p Plugin) build(fsys fs.FS, display func(string) string) (*Output, error) 
 	return out, nil
 }
 
+// errNilOutput is the error of a nil Output's methods.
+var errNilOutput = errors.New("gen: no output (nil *Output)")
+
 // Write writes the output below the crate root dir: each file only when its
 // content differs from what is on disk, through a temporary file and a
 // rename. It returns the slash-separated paths it wrote or removed.
 func (o *Output) Write(dir string) ([]string, error) {
+	if o == nil {
+		return nil, errNilOutput
+	}
 	// A folder in the place of a file would stop the writes half way:
 	// look for one before writing anything.
 	for _, f := range o.Files {
@@ -231,6 +237,9 @@ func (o *Output) Write(dir string) ([]string, error) {
 // Changes lists the paths that Write would write or remove below dir,
 // without writing anything: empty when the generated files are up to date.
 func (o *Output) Changes(dir string) ([]string, error) {
+	if o == nil {
+		return nil, errNilOutput
+	}
 	var stale []string
 	for _, f := range o.Files {
 		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))

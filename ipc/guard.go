@@ -206,6 +206,9 @@ func Guard(engine policy.Engine, opts ...GuardOption) Middleware {
 		g := &guard{engine: engine, next: next}
 		g.versioned, _ = engine.(Versioned)
 		for _, o := range opts {
+			if o == nil {
+				continue
+			}
 			o(g)
 		}
 		return g

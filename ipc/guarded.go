@@ -26,8 +26,14 @@ func (r *Router) Guard(engine policy.Engine, opts ...GuardOption) *Guarded {
 	return &Guarded{router: r, h: Guard(engine, opts...)(HandlerFunc(r.dispatch))}
 }
 
-// Router returns the guarded router, to register more commands.
-func (g *Guarded) Router() *Router { return g.router }
+// Router returns the guarded router, to register more commands (nil for a
+// nil Guarded).
+func (g *Guarded) Router() *Router {
+	if g == nil {
+		return nil
+	}
+	return g.router
+}
 
 // ErrInternal is wrapped by the error of a call whose handler panicked or
 // returned a result that cannot be encoded as JSON.

@@ -84,8 +84,12 @@ type BridgeConfig struct {
 	// all calls (0: DefaultMaxInflight, at least MaxBody), and MaxBodies
 	// the number of calls reading or holding a body at once (0:
 	// DefaultMaxBodies). A call that cannot get its share within BodyWait
-	// (0: DefaultBodyWait) is answered 503. Only allowed calls read their
-	// bodies: the bridge decides from the path and headers first.
+	// (0: DefaultBodyWait) is answered 503. The calls of one webview hold
+	// at most half of each (at least one body and MaxBody bytes), so that
+	// the pages of one webview cannot take the budget from the others.
+	// Only allowed calls
+	// read their bodies: the bridge decides from the path and headers
+	// first.
 	MaxInflight int64
 	MaxBodies   int
 	BodyWait    time.Duration
@@ -184,7 +188,15 @@ type Bridge struct {
 	maxPages int
 	bytes    *semaphore.Weighted // the in-flight body budget
 	bodies   chan struct{}       // one slot per call holding a body
-	now      func() time.Time
+	// windowBodies and windowBytes are one webview's share of bodies and
+	// bytes (see admit); shares holds the share of each webview that has
+	// a call admitted or waiting, and forgets it when the last one ends.
+	windowBodies int
+	windowBytes  int64
+	sharesMu     sync.Mutex
+	shares       map[string]*windowShare
+	freeShares   []*windowShare // unused shares, kept for reuse (at most MaxBodies)
+	now          func() time.Time
 
 	mu       sync.Mutex
 	pages    map[string]pageBinding
@@ -242,6 +254,12 @@ func NewBridge(g *Guarded, cfg BridgeConfig) (*Bridge, error) {
 		nb = DefaultMaxBodies
 	}
 	b.bodies = make(chan struct{}, nb)
+	// One webview's share: half of each (at least one body and MaxBody
+	// bytes), so that the pages of one webview (a remote page with one
+	// allowed command) cannot hold every body slot and byte of the budget
+	// while the other webviews wait.
+	b.windowBodies, b.windowBytes = max(nb/2, 1), min(max(inflight/2, b.maxBody), max(inflight, b.maxBody))
+	b.shares = map[string]*windowShare{}
 	if b.cfg.BodyWait <= 0 {
 		b.cfg.BodyWait = DefaultBodyWait
 	}
@@ -472,10 +490,51 @@ type bodyError struct{ herr *httpError }
 
 func (e *bodyError) Error() string { return "ipc: " + e.herr.text }
 
+// windowShare is what the calls of one webview may hold at once.
+type windowShare struct {
+	bodies chan struct{}
+	bytes  *semaphore.Weighted
+	users  int // calls admitted or waiting; guarded by Bridge.sharesMu
+}
+
+// share returns webview's share of the body budget, counting the caller
+// as one of its users until it calls unshare.
+func (b *Bridge) share(webview string) *windowShare {
+	b.sharesMu.Lock()
+	defer b.sharesMu.Unlock()
+	s := b.shares[webview]
+	if s == nil {
+		if n := len(b.freeShares); n > 0 {
+			s, b.freeShares = b.freeShares[n-1], b.freeShares[:n-1]
+		} else {
+			s = &windowShare{bodies: make(chan struct{}, b.windowBodies), bytes: semaphore.NewWeighted(b.windowBytes)}
+		}
+		b.shares[webview] = s
+	}
+	s.users++
+	return s
+}
+
+// unshare ends a use of webview's share; the last one forgets it, so the
+// map holds only the webviews with calls in progress. A forgotten share
+// holds nothing (its slots and bytes are all back) and is kept for reuse,
+// so that calls one after another allocate none.
+func (b *Bridge) unshare(webview string, s *windowShare) {
+	b.sharesMu.Lock()
+	defer b.sharesMu.Unlock()
+	if s.users--; s.users == 0 {
+		delete(b.shares, webview)
+		if len(b.freeShares) < cap(b.bodies) {
+			b.freeShares = append(b.freeShares, s)
+		}
+	}
+}
+
 // admit waits for room to hold the request's body: a slot among
 // MaxBodies and its size (Content-Length, or MaxBody when unknown) of the
-// in-flight budget. The returned function gives them back.
-func (b *Bridge) admit(r *http.Request) (func(), *httpError) {
+// in-flight budget, within the share (half of each) of the caller's
+// webview. The returned function gives them back.
+func (b *Bridge) admit(r *http.Request, webview string) (func(), *httpError) {
 	n := b.maxBody
 	if r.ContentLength >= 0 && r.ContentLength < n {
 		n = r.ContentLength
@@ -483,18 +542,39 @@ func (b *Bridge) admit(r *http.Request) (func(), *httpError) {
 	busy := &httpError{http.StatusServiceUnavailable, "the IPC bridge is busy: too many large calls at once; try again"}
 	ctx, cancel := context.WithTimeout(r.Context(), b.cfg.BodyWait)
 	defer cancel()
+	share := b.share(webview)
+	select {
+	case share.bodies <- struct{}{}:
+	case <-ctx.Done():
+		b.unshare(webview, share)
+		return nil, busy
+	}
+	if err := share.bytes.Acquire(ctx, n); err != nil {
+		<-share.bodies
+		b.unshare(webview, share)
+		return nil, busy
+	}
 	select {
 	case b.bodies <- struct{}{}:
 	case <-ctx.Done():
+		share.bytes.Release(n)
+		<-share.bodies
+		b.unshare(webview, share)
 		return nil, busy
 	}
 	if err := b.bytes.Acquire(ctx, n); err != nil {
 		<-b.bodies
+		share.bytes.Release(n)
+		<-share.bodies
+		b.unshare(webview, share)
 		return nil, busy
 	}
 	return func() {
 		b.bytes.Release(n)
 		<-b.bodies
+		share.bytes.Release(n)
+		<-share.bodies
+		b.unshare(webview, share)
 	}, nil
 }
 
@@ -729,7 +809,7 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	load := func(inv *Invocation) error {
-		rel, herr := b.admit(r)
+		rel, herr := b.admit(r, page.webview)
 		release = rel
 		if herr == nil {
 			herr = b.readBody(r, req)
@@ -758,6 +838,9 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.refuse(w, r, req.command, &page, be.herr)
 		return
 	}
+	if release == nil {
+		cutUnreadBody(w, r)
+	}
 	status := "ok"
 	if err != nil {
 		status, result = "error", RejectValue(err)
@@ -777,12 +860,26 @@ func (b *Bridge) refuse(w http.ResponseWriter, r *http.Request, cmd string, page
 		}
 		b.cfg.OnReject(rj)
 	}
+	cutUnreadBody(w, r)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain") // Tauri's script compares it as is
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(e.status)
 	_, _ = io.WriteString(w, e.text)
+}
+
+// unreadBodyWait is how long the server may go on reading the body of a
+// call the bridge answered without reading it: net/http discards up to
+// 256 KiB of it before it answers, to keep the connection alive, and would
+// otherwise give a sender that dribbles it the whole ReadTimeout.
+const unreadBodyWait = time.Second
+
+// cutUnreadBody bounds the time the server spends discarding r's body.
+func cutUnreadBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(unreadBodyWait))
+	}
 }
 
 // isLoopback tells whether a request's remote address is on the loopback

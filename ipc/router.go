@@ -92,6 +92,9 @@ func (r *Router) register(full string, h Handler) error {
 
 // Commands returns the registered command names, sorted.
 func (r *Router) Commands() []string {
+	if r == nil {
+		return nil
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]string, 0, len(r.routes))

@@ -129,10 +129,20 @@ func WithExtension(inner Engine, r *acl.Resolved, ext *acl.Extension) (*Extended
 
 // Extension returns the extension whose obligations the engine adds (nil
 // when none).
-func (e *Extended) Extension() *acl.Extension { return e.ext }
+func (e *Extended) Extension() *acl.Extension {
+	if e == nil {
+		return nil
+	}
+	return e.ext
+}
 
 // Inner returns the engine the obligations are added to.
-func (e *Extended) Inner() Engine { return e.inner }
+func (e *Extended) Inner() Engine {
+	if e == nil {
+		return nil
+	}
+	return e.inner
+}
 
 // Decide asks the inner engine and, when it allows the call, adds the
 // obligations of the rules that apply to the call's command and labels.

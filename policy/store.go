@@ -139,6 +139,9 @@ func NewStore(ctx context.Context, src Source, opts ...StoreOption) (*Store, err
 	}
 	s := &Store{src: src, build: CompileEngine, now: time.Now}
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		o(s)
 	}
 	in, err := s.read(ctx)

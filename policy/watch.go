@@ -21,12 +21,20 @@ import (
 // and a save of several files should give one reload.
 const DefaultDebounce = 150 * time.Millisecond
 
+// MaxChanged bounds the paths a ReloadEvent lists (ReloadEvent.More
+// counts the others), so that a writer creating files without end cannot
+// make a watcher's memory grow.
+const MaxChanged = 256
+
 // ReloadEvent is one reload that Watch made.
 type ReloadEvent struct {
 	// Changed lists the files whose changes led to the reload (paths
-	// under the watched directory), sorted, without duplicates. It is
-	// empty when the reload followed a watcher error.
+	// under the watched directory), sorted, without duplicates: the
+	// first MaxChanged of them. It is empty when the reload followed a
+	// watcher error.
 	Changed []string
+	// More is the number of further changed files not in Changed.
+	More int
 	// Version is the new version, nil when the reload failed.
 	Version *Version
 	// Err is why the reload failed (it wraps ErrReload; the store kept its
@@ -38,8 +46,18 @@ type ReloadEvent struct {
 type WatchOption func(*watchConfig)
 
 type watchConfig struct {
-	debounce time.Duration
-	onReload func(ReloadEvent)
+	debounce, maxWait time.Duration
+	onReload          func(ReloadEvent)
+}
+
+// MaxWait bounds how long changes that never settle postpone a reload:
+// a writer that keeps the files changing (an editor saving every 100 ms, a
+// sync tool, a process that may write there) gets a reload at the latest
+// that long after the first change (0: 20 times the debounce). The reload
+// then reads one consistent state or fails with ErrUnsettled, keeping the
+// version in force.
+func MaxWait(d time.Duration) WatchOption {
+	return func(c *watchConfig) { c.maxWait = max(d, 0) }
 }
 
 // Debounce sets how long Watch waits for changes to settle before it
@@ -138,7 +156,12 @@ func newWatcher(dir string, s *Store, opts []WatchOption) *Watcher {
 		},
 	}
 	for _, o := range opts {
-		o(&w.cfg)
+		if o != nil {
+			o(&w.cfg)
+		}
+	}
+	if w.cfg.maxWait == 0 {
+		w.cfg.maxWait = 20 * w.cfg.debounce
 	}
 	return w
 }
@@ -163,16 +186,33 @@ func (w *Watcher) addTree(root string) error {
 	return err
 }
 
+// ErrNotWatching is the error of Close on a Watcher that Watch did not
+// make (a nil or zero Watcher): it watches nothing.
+var ErrNotWatching = errors.New("policy: not a watcher made by Watch")
+
 // Close stops watching and waits for a reload in progress to finish. It
-// returns the error of closing the notifications, if any.
+// returns the error of closing the notifications, if any, and
+// ErrNotWatching for a nil or zero Watcher.
 func (w *Watcher) Close() error {
+	if w == nil || w.done == nil {
+		return ErrNotWatching
+	}
 	w.once.Do(func() { close(w.stop) })
 	<-w.done
 	return w.err
 }
 
-// Done is closed when the watcher has stopped (ctx ended or Close).
-func (w *Watcher) Done() <-chan struct{} { return w.done }
+// stopped is the Done channel of a Watcher that watches nothing.
+var stopped = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Done is closed when the watcher has stopped (ctx ended or Close); for a
+// nil or zero Watcher it is closed already.
+func (w *Watcher) Done() <-chan struct{} {
+	if w == nil || w.done == nil {
+		return stopped
+	}
+	return w.done
+}
 
 // dataLink is the symbolic link a Kubernetes ConfigMap mount replaces in
 // one rename to swap every file at once (the top-level entries are links
@@ -252,11 +292,23 @@ func (w *Watcher) run(ctx context.Context, events <-chan fsnotify.Event, errs <-
 		timer   <-chan time.Time
 		cancel  = func() {}
 		changed = map[string]bool{}
+		more    int
 		werr    error
+		first   time.Time // of the changes waiting for a reload
 	)
+	// arm (re)starts the settle time, but never beyond maxWait after the
+	// first change waiting.
 	arm := func() {
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		d := w.cfg.debounce
+		if rest := first.Add(w.cfg.maxWait).Sub(now); rest < d {
+			d = max(rest, 0)
+		}
 		cancel()
-		timer, cancel = w.after(w.cfg.debounce)
+		timer, cancel = w.after(d)
 	}
 	defer func() { cancel() }()
 	for {
@@ -286,7 +338,11 @@ func (w *Watcher) run(ctx context.Context, events <-chan fsnotify.Event, errs <-
 					werr = err
 				}
 			}
-			changed[rel] = true
+			if changed[rel] || len(changed) < MaxChanged {
+				changed[rel] = true
+			} else {
+				more++
+			}
 			arm()
 		case err, ok := <-errs:
 			if !ok {
@@ -297,9 +353,10 @@ func (w *Watcher) run(ctx context.Context, events <-chan fsnotify.Event, errs <-
 			werr = err
 			arm()
 		case <-timer:
-			timer = nil
-			ev := ReloadEvent{Changed: slices.Sorted(maps.Keys(changed))}
+			timer, first = nil, time.Time{}
+			ev := ReloadEvent{Changed: slices.Sorted(maps.Keys(changed)), More: more}
 			clear(changed)
+			more = 0
 			ev.Version, ev.Err = w.store.Reload(ctx)
 			if ev.Err == nil && werr != nil {
 				ev.Err = fmt.Errorf("policy: watching %s: %w", w.dir, werr)

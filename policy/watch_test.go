@@ -3,9 +3,11 @@ package policy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +241,122 @@ func TestAppSource(t *testing.T) {
 				t.Errorf("got %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestZeroWatcher is issue 25's item 5: Close of a zero or nil Watcher
+// panicked (close of a nil channel); now it is an error, and Done is
+// closed (the watcher watches nothing).
+func TestZeroWatcher(t *testing.T) {
+	for name, w := range map[string]*policy.Watcher{"zero": {}, "nil": nil} {
+		if err := w.Close(); !errors.Is(err, policy.ErrNotWatching) {
+			t.Errorf("%s: Close: %v, want ErrNotWatching", name, err)
+		}
+		select {
+		case <-w.Done():
+		default:
+			t.Errorf("%s: Done is not closed", name)
+		}
+	}
+}
+
+// startWatch watches a copy of the example app with the given options and
+// returns its folder, its store and its reload events.
+func startWatch(t *testing.T, opts ...policy.WatchOption) (string, *policy.Store, <-chan policy.ReloadEvent) {
+	t.Helper()
+	dir := copyExampleApp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	store, err := policy.NewStore(ctx, policy.AppSource(dir, acl.Linux, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan policy.ReloadEvent, 64)
+	opts = append(opts, policy.OnReload(func(ev policy.ReloadEvent) { events <- ev }))
+	w, err := policy.Watch(ctx, dir, store, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return dir, store, events
+}
+
+// TestWatchUnsettledWriterCannotPostponeReloads is issue 25's item 7 for
+// the watcher: a process that keeps touching a policy file (every 20 ms,
+// faster than the settle time) used to postpone every reload for as long
+// as it kept at it; now a reload comes at the latest MaxWait after the
+// first change, while the writer still writes.
+func TestWatchUnsettledWriterCannotPostponeReloads(t *testing.T) {
+	dir, _, events := startWatch(t, policy.Debounce(100*time.Millisecond), policy.MaxWait(500*time.Millisecond))
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			_ = os.WriteFile(filepath.Join(dir, "capabilities", "churn.json"), []byte(`{"identifier":"churn","windows":["main"],"permissions":[]}`+strings.Repeat(" ", i%7)), 0o644)
+		}
+	}()
+	select {
+	case ev := <-events:
+		t.Logf("reload while the writer writes: changed %v, err %v", ev.Changed, ev.Err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reload in 10 s while a writer keeps the tree changing")
+	}
+}
+
+// TestWatchJunkDoesNotDelayReloads: a process that floods the watched
+// folders with files that are not part of the ACL (logs, editor swap
+// files, other extensions) neither triggers reloads nor delays the reload
+// of a real change.
+func TestWatchJunkDoesNotDelayReloads(t *testing.T) {
+	dir, store, events := startWatch(t, policy.Debounce(50*time.Millisecond))
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, name := range []string{"build.log", ".main.json.swp", "capabilities/notes.txt", "capabilities/main.json~"} {
+				_ = os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), []byte{byte(i)}, 0o644)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	select {
+	case ev := <-events:
+		t.Fatalf("junk files made a reload: %+v", ev)
+	case <-time.After(300 * time.Millisecond):
+	}
+	write(t, dir, "capabilities/settings.toml", "identifier = \"settings-window\"\nwindows = [\"settings\"]\npermissions = [\"biometric:allow-status\", \"allow-open-vault\"]\n")
+	ev := nextReload(t, events)
+	if ev.Err != nil || !slices.Equal(ev.Changed, []string{"capabilities/settings.toml"}) {
+		t.Fatalf("reload under junk: %+v", ev)
+	}
+	if !decide(t, store, "open_vault", "settings").Allowed {
+		t.Error("the change did not reach the store")
+	}
+}
+
+// TestWatchChangedIsBounded: a writer that creates files without end
+// cannot make the list of changed files grow without bound.
+func TestWatchChangedIsBounded(t *testing.T) {
+	dir, _, events := startWatch(t, policy.Debounce(time.Second), policy.MaxWait(2*time.Second))
+	const n = policy.MaxChanged + 100
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, "capabilities", fmt.Sprintf("c%04d.json", i)), []byte(`{"identifier":"c`+fmt.Sprint(i)+`","windows":["x"],"permissions":[]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := nextReload(t, events)
+	if len(ev.Changed) != policy.MaxChanged || len(ev.Changed)+ev.More < n {
+		t.Errorf("%d files listed and %d more, want %d listed and %d in all", len(ev.Changed), ev.More, policy.MaxChanged, n)
 	}
 }

@@ -194,6 +194,22 @@ func New(cfg Config) *Sim {
 	return s
 }
 
+// now is the simulated clock (Config.Now; time.Now for a zero Sim).
+func (s *Sim) now() time.Time {
+	if s.cfg.Now == nil {
+		return time.Now()
+	}
+	return s.cfg.Now()
+}
+
+// defaultOutcome is Config.Default (Match for a zero Sim).
+func (s *Sim) defaultOutcome() Outcome {
+	if s.cfg.Default == "" {
+		return Match
+	}
+	return s.cfg.Default
+}
+
 // Push appends scripted attempts to the queue.
 func (s *Sim) Push(steps ...Step) {
 	s.mu.Lock()
@@ -318,7 +334,7 @@ func (s *Sim) lock(now time.Time) {
 func (s *Sim) Status(ctx context.Context) (native.Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.Now()
+	now := s.now()
 	st := native.Status{
 		Type:             s.cfg.Type,
 		Available:        s.cfg.Available,
@@ -359,7 +375,7 @@ func (s *Sim) Authenticate(ctx context.Context, p native.Prompt) error {
 // outcome played, the attempt's entry in the call log and its error.
 func (s *Sim) attempt(ctx context.Context, m Method, p native.Prompt) (Outcome, int, error) {
 	s.mu.Lock()
-	now := s.cfg.Now()
+	now := s.now()
 	s.active++
 	if s.active > s.maxActive {
 		s.maxActive = s.active
@@ -369,7 +385,7 @@ func (s *Sim) attempt(ctx context.Context, m Method, p native.Prompt) (Outcome, 
 	refusal := s.refusal(p, now, overlap)
 	var step Step
 	if refusal == nil {
-		step = Step{Outcome: s.cfg.Default}
+		step = Step{Outcome: s.defaultOutcome()}
 		if len(s.queue) > 0 {
 			step = s.queue[0]
 			s.queue = s.queue[1:]
@@ -428,7 +444,7 @@ func (s *Sim) refusal(p native.Prompt, now time.Time, overlap bool) *native.Erro
 func (s *Sim) play(o Outcome) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.Now()
+	now := s.now()
 	switch o {
 	case Match:
 		s.failures, s.locked = 0, false
@@ -469,7 +485,7 @@ func (s *Sim) finish(idx int, o Outcome, err error) error {
 	if c == nil {
 		return err // forgotten while it was showing
 	}
-	c.End = s.cfg.Now()
+	c.End = s.now()
 	c.Outcome = o
 	if code, ok := native.CodeOf(err); ok {
 		c.Code = code

@@ -380,7 +380,7 @@ func (s *Sim) logged(m Method, err error) error {
 
 // loggedLocked is logged with s.mu held.
 func (s *Sim) loggedLocked(m Method, err error) error {
-	now := s.cfg.Now()
+	now := s.now()
 	c := Call{Method: m, Start: now, End: now}
 	if code, ok := native.CodeOf(err); ok {
 		c.Code = code
@@ -397,7 +397,7 @@ func (s *Sim) end(idx int, err error) error {
 		if code, ok := native.CodeOf(err); ok {
 			c.Code = code
 		}
-		c.End = s.cfg.Now()
+		c.End = s.now()
 	}
 	return err
 }

@@ -325,7 +325,12 @@ func (e *Engine) entry(rc *acl.ResolvedCommand) (map[string]any, error) {
 }
 
 // Resolved returns the ACL the engine was built from.
-func (e *Engine) Resolved() *acl.Resolved { return e.resolved }
+func (e *Engine) Resolved() *acl.Resolved {
+	if e == nil {
+		return nil
+	}
+	return e.resolved
+}
 
 // input builds the query input as an OPA value, without a JSON round trip:
 // {"command", "window", "webview", "origin": {"local", "url"}, "target"}.
@@ -348,7 +353,7 @@ func (e *Engine) input(req policy.Request) ast.Value {
 // modules when allowed. An evaluation error (or a context that is already
 // done) denies the call and is returned, wrapping ErrEval.
 func (e *Engine) Decide(ctx context.Context, req policy.Request) (policy.Decision, error) {
-	if e == nil {
+	if e == nil || e.resolved == nil { // not made by New
 		return policy.Decision{Reason: policy.ErrNilEngine.Error()}, policy.ErrNilEngine
 	}
 	if err := ctx.Err(); err != nil {

@@ -86,7 +86,7 @@ function badge(e) {
     case 'reload':
       return el('span', { class: 'badge reload ' + (e.allowed ? 'allowed' : 'denied') }, e.allowed ? `reload → v${e.version}` : 'reload failed')
   }
-  return el('span', { class: 'badge ' + (e.allowed ? 'allowed' : 'denied') }, e.allowed ? 'allowed' : 'denied')
+  return el('span', { class: 'badge ' + (e.allowed ? 'allowed' : 'denied') }, e.allowed ? 'allowed' : e.count > 1 ? `denied ×${e.count}` : 'denied')
 }
 
 function renderEntry(e) {
@@ -96,6 +96,7 @@ function renderEntry(e) {
   const error = e.kind === 'decision' && (e.obligations || []).some((o) => !o.met) ? '' : e.error
   let explanation = [e.explanation, e.code ? `code ${e.code}` : '', error, obligations].filter(Boolean).join('\n')
   if (e.kind === 'refused' && e.count > 1) explanation = `${e.count} similar rejections (the last shown)\n` + explanation
+  if (e.kind === 'decision' && e.count > 1) explanation = `${e.count} similar denials (the last shown)\n` + explanation
   if (e.kind === 'reload' && (e.changed || []).length) explanation += '\nchanged: ' + e.changed.join(', ')
   let command = e.command || '—'
   if (e.kind === 'reload') command = 'capabilities'
@@ -133,8 +134,8 @@ function addEntries(entries) {
   for (const e of entries) {
     if (e.seq <= lastSeq) continue
     lastSeq = e.seq
-    // A refusal group replaces its previous row.
-    if (e.key) for (const old of feed.querySelectorAll('tr[data-kind="refused"]')) if (old.dataset.key === e.key) old.remove()
+    // A group of refusals or denials replaces its previous row.
+    if (e.key) for (const old of feed.querySelectorAll('tr[data-key]')) if (old.dataset.key === e.key) old.remove()
     const row = renderEntry(e)
     if (e.key) row.dataset.key = e.key
     feed.prepend(row)
