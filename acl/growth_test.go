@@ -3,6 +3,7 @@ package acl_test
 import (
 	"testing"
 
+	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/internal/growth"
 )
 
@@ -18,6 +19,16 @@ import (
 func parseStage(tb testing.TB, c growth.Case, n int) func() { return growth.Parse(tb, c.App(n)) }
 
 func loadStage(tb testing.TB, c growth.Case, n int) func() { return growth.Load(tb, c.App(n)) }
+
+// resolveStage resolves an app already read.
+func resolveStage(tb testing.TB, c growth.Case, n int) func() {
+	app := growth.LoadApp(tb, c.App(n))
+	return func() {
+		if _, err := acl.Resolve(app.Manifests, app.Capabilities, acl.Linux); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
 
 func TestParseGrowsLinearly(t *testing.T) {
 	for _, c := range growth.EveryFormat() {
@@ -40,10 +51,23 @@ func TestLoadGrowsLinearly(t *testing.T) {
 	}
 }
 
+// TestResolveGrowsLinearly covers every shape once; a chain of n nested
+// permission sets once cost O(n²) (each set scanned the chain for a cycle).
+func TestResolveGrowsLinearly(t *testing.T) {
+	for _, c := range growth.FirstFormats() {
+		t.Run(c.Name(), func(t *testing.T) {
+			growth.Linear(t, c.Shape.N, func(tb testing.TB, n int) func() { return resolveStage(tb, c, n) })
+		})
+	}
+}
+
 func BenchmarkGrowth(b *testing.B) {
 	for _, c := range growth.AllCases() {
 		b.Run("parse/"+c.Name(), func(b *testing.B) {
 			growth.Bench(b, c.Shape.N, func(tb testing.TB, n int) func() { return parseStage(tb, c, n) })
+		})
+		b.Run("resolve/"+c.Name(), func(b *testing.B) {
+			growth.Bench(b, c.Shape.N, func(tb testing.TB, n int) func() { return resolveStage(tb, c, n) })
 		})
 	}
 }
