@@ -69,6 +69,7 @@ type settings struct {
 	ext        *acl.Extension
 	hasExt     bool
 	stepUpOpts []biometric.StepUpOption
+	secrets    []func(biometric.SecretEvent)
 	logs       []*audit.Log // WithAudit: reloads are recorded too
 	storeOpts  []policy.StoreOption
 	// source and dir are set by Load and LoadFS: where Reload reads.
@@ -166,8 +167,21 @@ func WithStepUp(opts ...biometric.StepUpOption) Option {
 	return func(s *settings) { s.stepUpOpts = append(s.stepUpOpts, opts...) }
 }
 
+// WithSecretObserver reports every call of the secure-storage commands
+// (plugin:biometry|set_data, get_data, has_data, remove_data) that the
+// guard allowed to f: the record, the caller and the outcome, never the
+// data (see biometric.SecretEvent). Repeatable.
+func WithSecretObserver(f func(biometric.SecretEvent)) Option {
+	return func(s *settings) {
+		if f != nil {
+			s.secrets = append(s.secrets, f)
+		}
+	}
+}
+
 // New returns the guarded IPC of an app whose ACL is resolved: a router
-// with the biometric plugin registered on shim, behind a guard that
+// with the biometric plugin and the biometry plugin (tauri-plugin-biometry,
+// with secure storage when shim is a native.Vault) registered on shim, behind a guard that
 // decides with the ACL's compiled native engine (or WithEngine's engine),
 // hands commands their scopes, and meets biometric obligations with the
 // plugin.
@@ -245,13 +259,20 @@ func newApp(resolved *acl.Resolved, shim native.Shim, s *settings) (*App, error)
 			engine = e
 		}
 	}
-	bio := biometric.New(shim)
+	var bopts []biometric.Option
+	for _, f := range s.secrets {
+		bopts = append(bopts, biometric.OnSecretAccess(f))
+	}
+	bio := biometric.New(shim, bopts...)
 	stepUp := bio.StepUp()
 	if len(s.stepUpOpts) > 0 {
 		stepUp = biometric.NewStepUp(bio, s.stepUpOpts...)
 	}
 	router := ipc.NewRouter()
 	if err := bio.Register(router); err != nil {
+		return nil, err
+	}
+	if err := bio.RegisterBiometry(router); err != nil {
 		return nil, err
 	}
 	gopts := []ipc.GuardOption{
@@ -304,13 +325,18 @@ func LoadFS(fsys fs.FS, dir string, target acl.Target, shim native.Shim, opts ..
 }
 
 // defaultManifests are the manifests used for plugins an app's
-// acl-manifests.json lacks: the biometric plugin's.
+// acl-manifests.json lacks: the biometric plugin's, and the biometry
+// plugin's (tauri-plugin-biometry, with secure storage).
 func defaultManifests() (acl.Manifests, error) {
 	m, err := biometric.Manifest()
 	if err != nil {
 		return nil, err
 	}
-	return acl.Manifests{biometric.Name: m}, nil
+	bm, err := biometric.BiometryManifest()
+	if err != nil {
+		return nil, err
+	}
+	return acl.Manifests{biometric.Name: m, biometric.BiometryName: bm}, nil
 }
 
 func fromSource(src policy.Source, dir string, shim native.Shim, opts []Option) (*App, error) {

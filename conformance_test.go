@@ -23,7 +23,8 @@ import (
 // from an unrelated remote page. The guard must agree with the reference
 // decision: a denied call fails with ErrNotAllowed, an allowed one passes
 // the guard and, as the app's own commands are not registered here, ends
-// with Tauri's "Command ... not found" (or runs, for biometric commands).
+// with Tauri's "Command ... not found" (or runs, for the commands of the
+// biometric and biometry plugins, which capguard serves).
 func TestRealAppsThroughTheGuard(t *testing.T) {
 	apps := conformance.Apps(t)
 	for _, name := range apps {
@@ -87,7 +88,7 @@ func checkApp(t *testing.T, target acl.Target, app *capguard.App) int {
 				if denied == want {
 					t.Errorf("%s: %s from %q (%s): reference allowed=%v, guard: %v", target, cmd, label, origin, want, err)
 				}
-				if want && err != nil && !errors.Is(err, ipc.ErrNotFound) && !strings.HasPrefix(cmd, "plugin:biometric|") {
+				if want && err != nil && !errors.Is(err, ipc.ErrNotFound) && !strings.HasPrefix(cmd, "plugin:biometric|") && !strings.HasPrefix(cmd, "plugin:biometry|") {
 					t.Errorf("%s: %s from %q: allowed, but %v", target, cmd, label, err)
 				}
 				checked++
@@ -98,7 +99,7 @@ func checkApp(t *testing.T, target acl.Target, app *capguard.App) int {
 }
 
 // TestDependencyBoundaries: an app that embeds the guard does not carry
-// OPA, godbus, cobra or jsonschema (DESIGN.md).
+// OPA, godbus, cobra, jsonschema or go-tpm (DESIGN.md).
 func TestDependencyBoundaries(t *testing.T) {
 	gobin := "go" // go test puts its own GOROOT/bin first on PATH
 	pkgs := []string{".", "./ipc", "./biometric", "./native", "./native/sim"}
@@ -110,7 +111,7 @@ func TestDependencyBoundaries(t *testing.T) {
 	sort.Strings(deps)
 	var bad []string
 	for _, d := range deps {
-		for _, banned := range []string{"github.com/open-policy-agent/", "github.com/godbus/", "github.com/spf13/cobra", "github.com/santhosh-tekuri/jsonschema"} {
+		for _, banned := range []string{"github.com/open-policy-agent/", "github.com/godbus/", "github.com/spf13/cobra", "github.com/santhosh-tekuri/jsonschema", "github.com/google/go-tpm"} {
 			if strings.HasPrefix(d, banned) {
 				bad = append(bad, d)
 			}

@@ -42,6 +42,7 @@ func (l *lockedBuffer) String() string {
 // the audit log), and RefuseRemoval or ConfirmRemoval stop it.
 func TestReloadThatDropsStepUpIsReported(t *testing.T) {
 	const rule = `open_vault from windows main: biometric (max age 60 s, "Unlock your vault")`
+	const signedRule = `plugin:biometry|remove_data from windows main: biometric, signed (max age 0 s, "Delete a stored secret")`
 	openVault := func(t *testing.T, app *capguard.App) policy.Decision {
 		t.Helper()
 		d, err := app.Store.Decide(context.Background(), policy.Request{Command: "open_vault", Window: "main", Webview: "main", Origin: acl.LocalOrigin})
@@ -78,8 +79,10 @@ func TestReloadThatDropsStepUpIsReported(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := v.Removed.Obligations; len(got) != 1 || got[0] != rule {
-				t.Errorf("Removed.Obligations = %q, want [%q]", got, rule)
+			// Both of the example's rules go: the event-bound one of
+			// open_vault and the signed one of remove_data.
+			if got := v.Removed.Obligations; len(got) != 2 || got[0] != rule || got[1] != signedRule {
+				t.Errorf("Removed.Obligations = %q, want [%q %q]", got, rule, signedRule)
 			}
 			if len(openVault(t, app).Obligations) != 0 {
 				t.Errorf("the reload was applied but open_vault still has an obligation")
@@ -92,7 +95,7 @@ func TestReloadThatDropsStepUpIsReported(t *testing.T) {
 			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &e); err != nil {
 				t.Fatalf("audit log %q: %v", buf.String(), err)
 			}
-			if e.Path != audit.PathReload || e.Reload == nil || e.Reload.Version != 2 || len(e.Reload.RemovedObligations) != 1 || e.Reload.RemovedObligations[0] != rule {
+			if e.Path != audit.PathReload || e.Reload == nil || e.Reload.Version != 2 || len(e.Reload.RemovedObligations) != 2 || e.Reload.RemovedObligations[0] != rule {
 				t.Errorf("audit entry %s, want a reload entry naming the removed rule", lines[len(lines)-1])
 			}
 		})
@@ -135,7 +138,7 @@ func TestReloadThatDropsStepUpIsReported(t *testing.T) {
 		if err := os.Remove(filepath.Join(dir, "capabilities", "settings.toml")); err != nil {
 			t.Fatal(err)
 		}
-		conf := `{"identifier":"x","app":{"security":{"capabilities":["main-window"]}}}`
+		conf := `{"identifier":"x","app":{"security":{"capabilities":["main-window","main-secrets"]}}}`
 		if err := os.WriteFile(filepath.Join(dir, "tauri.conf.json"), []byte(conf), 0o644); err != nil {
 			t.Fatal(err)
 		}

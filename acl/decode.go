@@ -265,7 +265,31 @@ func (d *decoder) permission(n *doc.Node, ptr string) (Permission, error) {
 	if p.Platforms, err = d.platforms(f["platforms"], ptr+"/platforms"); err != nil {
 		return p, err
 	}
+	p.Risk, p.RiskReason = declaredRisk(f["capguard"])
 	return p, nil
+}
+
+// declaredRisk reads the capguard member of a permission, which Tauri
+// ignores: a string risk is returned as written, anything else in its
+// place as a description in parentheses (the diff reports both kinds of
+// unknown level; a file Tauri accepts is never rejected for it).
+func declaredRisk(n *doc.Node) (risk, reason string) {
+	if n == nil {
+		return "", ""
+	}
+	if n.Kind != doc.Object {
+		return "(" + describeNode(n) + ")", ""
+	}
+	if r := n.Get("risk"); r != nil {
+		risk = "(" + describeNode(r) + ")"
+		if r.Kind == doc.String {
+			risk = r.Text
+		}
+	}
+	if w := n.Get("reason"); w != nil && w.Kind == doc.String {
+		reason = w.Text
+	}
+	return risk, reason
 }
 
 func (d *decoder) set(n *doc.Node, ptr string) (PermissionSet, error) {

@@ -61,6 +61,10 @@ type ObligationRule struct {
 	Type    string
 	MaxAgeS int
 	Reason  string
+	// Binding is "" or "event" (the device's report of a match meets the
+	// obligation) or "signed" (only a signature of the call by the
+	// registered step-up key does); see policy.Obligation.
+	Binding string
 	// Source is where the rule was read.
 	Source Source
 }
@@ -99,7 +103,7 @@ func (r *ObligationRule) MatchesLabel(window, webview string) bool {
 // that a typo cannot silently drop a requirement.
 var (
 	extensionFields  = []string{"$schema", "obligations"}
-	obligationFields = []string{"commands", "windows", "webviews", "type", "max_age_s", "reason"}
+	obligationFields = []string{"commands", "windows", "webviews", "type", "max_age_s", "reason", "binding"}
 )
 
 // ParseExtension reads capguard.json from data; name is used in messages.
@@ -254,6 +258,22 @@ func (d *decoder) obligationRule(n *doc.Node, ptr string) (*ObligationRule, erro
 	if v := f["reason"]; v != nil {
 		if r.Reason, err = d.str(v, ptr+"/reason"); err != nil {
 			return nil, err
+		}
+	}
+	if v := f["binding"]; v != nil {
+		if r.Binding, err = d.str(v, ptr+"/binding"); err != nil {
+			return nil, err
+		}
+		switch r.Binding {
+		case "event", "signed":
+		default:
+			return nil, d.errAt(v, ptr+"/binding", ErrInvalid, "%s: expected \"event\" or \"signed\", found %q", fieldPath(ptr+"/binding"), r.Binding)
+		}
+		if r.Binding == "signed" && r.Type != "biometric" {
+			return nil, d.errAt(v, ptr+"/binding", ErrInvalid, "%s: only a \"biometric\" obligation can be signed", fieldPath(ptr+"/binding"))
+		}
+		if r.Binding == "signed" && r.MaxAgeS > 0 {
+			return nil, d.errAt(f["max_age_s"], ptr+"/max_age_s", ErrInvalid, "%s: a signed obligation is met call by call (each call is signed), so max_age_s must be 0 or absent", fieldPath(ptr+"/max_age_s"))
 		}
 	}
 	return r, nil

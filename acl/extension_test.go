@@ -80,7 +80,10 @@ func TestParseExtensionErrors(t *testing.T) {
 		{"command not a string", `{"obligations": [{"commands": [1], "type": "biometric"}]}`, "capguard.json:1:32: obligations[0].commands[0]: expected a string, found the number 1", acl.ErrInvalid},
 		{"bad glob", `{"obligations": [{"commands": ["a"], "windows": ["[a"], "type": "biometric"}]}`, "capguard.json:1:50: obligations[0].windows[0]:", acl.ErrInvalid},
 		{"empty type", `{"obligations": [{"commands": ["a"], "type": ""}]}`, `capguard.json:1:46: obligations[0].type: expected a non-empty obligation type such as "biometric"`, acl.ErrInvalid},
-		{"misspelled key", `{"obligations": [{"commands": ["a"], "type": "biometric", "max_age": 5}]}`, `capguard.json:1:59: obligations[0]: unknown field "max_age" (expected one of commands, windows, webviews, type, max_age_s, reason); did you mean "max_age_s"?`, acl.ErrInvalid},
+		{"misspelled key", `{"obligations": [{"commands": ["a"], "type": "biometric", "max_age": 5}]}`, `capguard.json:1:59: obligations[0]: unknown field "max_age" (expected one of commands, windows, webviews, type, max_age_s, reason, binding); did you mean "max_age_s"?`, acl.ErrInvalid},
+		{"unknown binding", `{"obligations": [{"commands": ["a"], "type": "biometric", "binding": "strong"}]}`, `capguard.json:1:70: obligations[0].binding: expected "event" or "signed", found "strong"`, acl.ErrInvalid},
+		{"signed with a max age", `{"obligations": [{"commands": ["a"], "type": "biometric", "max_age_s": 60, "binding": "signed"}]}`, "capguard.json:1:72: obligations[0].max_age_s: a signed obligation is met call by call (each call is signed), so max_age_s must be 0 or absent", acl.ErrInvalid},
+		{"signed other type", `{"obligations": [{"commands": ["a"], "type": "pin", "binding": "signed"}]}`, `obligations[0].binding: only a "biometric" obligation can be signed`, acl.ErrInvalid},
 		{"negative max age", `{"obligations": [{"commands": ["a"], "type": "biometric", "max_age_s": -1}]}`, "capguard.json:1:72: obligations[0].max_age_s: expected a whole number of seconds from 0 to 2147483647, found the number -1", acl.ErrInvalid},
 		{"fractional max age", `{"obligations": [{"commands": ["a"], "type": "biometric", "max_age_s": 1.5}]}`, "found the number 1.5", acl.ErrInvalid},
 		{"huge max age", `{"obligations": [{"commands": ["a"], "type": "biometric", "max_age_s": 99999999999999999999}]}`, "found the number 99999999999999999999", acl.ErrInvalid},
@@ -210,5 +213,5 @@ func ExampleParseExtension() {
 	fmt.Println(err)
 	// Output:
 	// biometric 300 Unlock your vault true true false
-	// src-tauri/capguard.json:1:68: obligations[0]: unknown field "maxAge" (expected one of commands, windows, webviews, type, max_age_s, reason); did you mean "max_age_s"?
+	// src-tauri/capguard.json:1:68: obligations[0]: unknown field "maxAge" (expected one of commands, windows, webviews, type, max_age_s, reason, binding); did you mean "max_age_s"?
 }

@@ -78,7 +78,14 @@ type Permission struct {
 	Commands    Commands
 	Scope       Scopes
 	Platforms   []Target
-	Source      Source
+	// Risk and RiskReason are what the permission file declares for
+	// capguard's diff in a member Tauri ignores, capguard = { risk =
+	// "high", reason = "..." }: a level as written (the diff checks it),
+	// "" when not declared. Tauri's build drops the member, so it is never
+	// in acl-manifests.json; Source.Position("/capguard/risk") locates it.
+	Risk       string
+	RiskReason string
+	Source     Source
 }
 
 // PermissionSet groups permissions (and other sets) under one name. The

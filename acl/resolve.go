@@ -40,12 +40,32 @@ func (c *ResolvedCommand) Position() Position {
 
 // PermissionRef is the permission as it is written in a capability:
 // "fs:allow-read", or "allow-ping" for an application permission.
-func (c *ResolvedCommand) PermissionRef() string {
-	if c.Key == AppKey {
-		return c.Permission
-	}
-	return c.Key + ":" + c.Permission
+func (c *ResolvedCommand) PermissionRef() string { return qualified(c.Key, c.Permission) }
+
+// GlobalScopeSource is one permission without commands reached from a
+// capability entry: the scope values it adds to its plugin's global scope.
+type GlobalScopeSource struct {
+	// Capability, Permission, Key, Entry and From are as in
+	// ResolvedCommand.
+	Capability string
+	Permission string
+	Key        string
+	Entry      int
+	From       *Capability
+	// Allow and Deny are the values it adds (the entry's own scope first).
+	Allow, Deny []Value
 }
+
+// Position is where the capability's permission entry is written.
+func (g *GlobalScopeSource) Position() Position {
+	if g.From == nil {
+		return Position{}
+	}
+	return g.From.Source.Position("/permissions/" + strconv.Itoa(g.Entry))
+}
+
+// PermissionRef is the permission as a capability writes it.
+func (g *GlobalScopeSource) PermissionRef() string { return qualified(g.Key, g.Permission) }
 
 // MatchesLabel tells whether a window or webview label is covered: a
 // webview pattern matches the webview label or a window pattern matches the
@@ -84,6 +104,11 @@ type Resolved struct {
 	Denied        map[string][]*ResolvedCommand
 	CommandScopes map[uint64]*ResolvedScope
 	GlobalScopes  map[string]*ResolvedScope
+	// GlobalScopeSources are, per plugin key, the permissions that feed
+	// its global scope, in resolution order: what each brings and from
+	// which capability entry (for explanations; the decision uses
+	// GlobalScopes).
+	GlobalScopeSources map[string][]*GlobalScopeSource
 	// Manifests and Capabilities are the inputs, kept for explanations.
 	Manifests    Manifests
 	Capabilities []*Capability
@@ -321,12 +346,13 @@ func appendScope(dst, src []Value) []Value {
 // but is exponential for diamond-shaped set graphs).
 func Resolve(manifests Manifests, caps CapabilitySet, target Target) (*Resolved, error) {
 	r := &Resolved{
-		Target:        target,
-		Allowed:       map[string][]*ResolvedCommand{},
-		Denied:        map[string][]*ResolvedCommand{},
-		CommandScopes: map[uint64]*ResolvedScope{},
-		GlobalScopes:  map[string]*ResolvedScope{},
-		Manifests:     manifests,
+		Target:             target,
+		Allowed:            map[string][]*ResolvedCommand{},
+		Denied:             map[string][]*ResolvedCommand{},
+		CommandScopes:      map[uint64]*ResolvedScope{},
+		GlobalScopes:       map[string]*ResolvedScope{},
+		GlobalScopeSources: map[string][]*GlobalScopeSource{},
+		Manifests:          manifests,
 	}
 	_, r.HasAppACL = manifests[AppKey]
 	var scopeID uint64
@@ -361,6 +387,12 @@ func Resolve(manifests Manifests, caps CapabilitySet, target Target) (*Resolved,
 					}
 					g.Allow = append(g.Allow, scope.Allow...)
 					g.Deny = append(g.Deny, scope.Deny...)
+					if len(scope.Allow) > 0 || len(scope.Deny) > 0 {
+						r.GlobalScopeSources[t.key] = append(r.GlobalScopeSources[t.key], &GlobalScopeSource{
+							Capability: c.Identifier, Permission: t.name, Key: t.key, Entry: ei, From: c,
+							Allow: scope.Allow, Deny: scope.Deny,
+						})
+					}
 					continue
 				}
 				var id uint64

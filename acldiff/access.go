@@ -3,6 +3,7 @@ package acldiff
 import (
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/capguard/capguard/acl"
@@ -79,12 +80,22 @@ type access struct {
 	calls  map[callKey]*grant
 	denies map[denyKey][]Cause
 	global map[string]*globalScope
+	// declared are the risks the side's permission files declare, by
+	// command.
+	declared map[string]declared
+	// allowed are the commands with an allow entry, denied or not.
+	allowed map[string]bool
+	// remoteAt are, per remote URL pattern, the places capabilities write
+	// it (remote.urls), for the remote summaries.
+	remoteAt map[string][]Cause
 }
 
-// globalScope is a plugin's global scope.
+// globalScope is a plugin's global scope, and the entries that bring
+// each value.
 type globalScope struct {
-	allow valueSet
-	deny  valueSet
+	allow           valueSet
+	deny            valueSet
+	allowBy, denyBy map[string][]Cause
 }
 
 // causeOf describes the capability entry that produced a resolved entry.
@@ -99,21 +110,36 @@ func causeOf(side string, e *acl.ResolvedCommand) Cause {
 }
 
 // effective folds a resolved ACL into its access. Allow entries for a
-// command in an execution context where the same command is denied are
-// dropped: no call from that context can use them.
-func effective(r *acl.Resolved, side string) *access {
-	a := &access{calls: map[callKey]*grant{}, denies: map[denyKey][]Cause{}, global: map[string]*globalScope{}}
+// command from an execution context that the command's deny entries
+// cover are dropped: no call from that context can use them.
+func effective(r *acl.Resolved, side string, pc *patternCache) *access {
+	a := &access{calls: map[callKey]*grant{}, denies: map[denyKey][]Cause{}, global: map[string]*globalScope{}, allowed: map[string]bool{},
+		remoteAt: map[string][]Cause{}}
+	denied := map[string][]string{}
 	for cmd, list := range r.Denied {
 		for _, e := range list {
 			k := denyKey{cmd, e.Context.String()}
+			if _, ok := a.denies[k]; !ok {
+				denied[cmd] = append(denied[cmd], k.Context)
+			}
 			a.denies[k] = appendCause(a.denies[k], causeOf(side, e))
 		}
 	}
 	for cmd, list := range r.Allowed {
+		a.allowed[cmd] = len(list) > 0
 		for _, e := range list {
 			ctx := e.Context.String()
-			if _, denied := a.denies[denyKey{cmd, ctx}]; denied {
+			if d := denied[cmd]; len(d) > 0 && pc.contextCovered(ctx, d).covered {
 				continue
+			}
+			if ctx != "local" && e.From != nil && e.From.Remote != nil {
+				for i, u := range e.From.Remote.URLs {
+					if u == ctx {
+						p := e.From.Source.Position("/remote/urls/" + strconv.Itoa(i))
+						a.remoteAt[ctx] = appendCause(a.remoteAt[ctx], Cause{Side: side, Capability: e.Capability, Entry: "remote.urls",
+							Permission: "remote.urls", File: p.File, Line: p.Line, Column: p.Col, Pointer: p.Pointer})
+					}
+				}
 			}
 			var scope *acl.ResolvedScope
 			if e.ScopeID != 0 {
@@ -151,12 +177,32 @@ func effective(r *acl.Resolved, side string) *access {
 		if len(s.Allow) == 0 && len(s.Deny) == 0 {
 			continue
 		}
-		g := &globalScope{allow: valueSet{}, deny: valueSet{}}
+		g := &globalScope{allow: valueSet{}, deny: valueSet{}, allowBy: map[string][]Cause{}, denyBy: map[string][]Cause{}}
 		g.allow.add(s.Allow)
 		g.deny.add(s.Deny)
+		for _, src := range r.GlobalScopeSources[key] {
+			c := globalCause(side, src)
+			for _, v := range src.Allow {
+				g.allowBy[canonical(v)] = appendCause(g.allowBy[canonical(v)], c)
+			}
+			for _, v := range src.Deny {
+				g.denyBy[canonical(v)] = appendCause(g.denyBy[canonical(v)], c)
+			}
+		}
 		a.global[key] = g
 	}
 	return a
+}
+
+// globalCause describes the capability entry behind global scope values.
+func globalCause(side string, g *acl.GlobalScopeSource) Cause {
+	p := g.Position()
+	entry := g.PermissionRef()
+	if g.From != nil && g.Entry >= 0 && g.Entry < len(g.From.Permissions) {
+		entry = g.From.Permissions[g.Entry].Identifier.String()
+	}
+	return Cause{Side: side, Capability: g.Capability, Entry: entry, Permission: g.PermissionRef(),
+		File: p.File, Line: p.Line, Column: p.Col, Pointer: p.Pointer}
 }
 
 // appendCause adds c unless it is there already.
@@ -194,20 +240,118 @@ var corePlugins = map[string]bool{
 	"resources": true, "tray": true, "webview": true, "window": true,
 }
 
-// covers tells whether pattern q matches every label pattern p matches,
-// as far as that can be told without enumerating labels: q equals p, q is
-// made of stars only, or p is a literal label that q matches.
-func covers(q, p label) bool {
-	if q.Kind != p.Kind {
-		return false
+// patternCache translates window globs and remote URL patterns once per
+// comparison.
+type patternCache struct {
+	globs map[string]*pattern
+	urls  map[string]*urlPattern
+	bad   map[string]string
+	univ  map[string]bool
+	// values and labels remember coverage answers.
+	values map[string]coverage
+	// target is the target being compared (path globs match differently
+	// on Windows).
+	target acl.Target
+	labels map[string]coverage
+}
+
+func newPatternCache() *patternCache {
+	return &patternCache{globs: map[string]*pattern{}, urls: map[string]*urlPattern{}, bad: map[string]string{}, univ: map[string]bool{},
+		values: map[string]coverage{}, labels: map[string]coverage{}}
+}
+
+func (pc *patternCache) glob(s string) *pattern {
+	p, ok := pc.globs[s]
+	if !ok {
+		p = globPattern(s, matchOpts{})
+		pc.globs[s] = p
 	}
-	if q.Pattern == p.Pattern || strings.Trim(q.Pattern, "*") == "" && q.Pattern != "" {
-		return true
+	return p
+}
+
+// universal tells whether a label pattern matches every label.
+func (pc *patternCache) universal(s string) bool {
+	u, ok := pc.univ[s]
+	if !ok {
+		u = includes(pc.glob("*"), []*pattern{pc.glob(s)}).covered
+		pc.univ[s] = u
 	}
-	pg, err := acl.CompileGlob(p.Pattern)
-	if err != nil || !pg.IsLiteral() {
-		return false
+	return u
+}
+
+func (pc *patternCache) url(s string) (*urlPattern, string) {
+	if u, ok := pc.urls[s]; ok {
+		return u, ""
 	}
-	qg, err := acl.CompileGlob(q.Pattern)
-	return err == nil && qg.Match(p.Pattern)
+	if why, ok := pc.bad[s]; ok {
+		return nil, why
+	}
+	u, err := compileURL(s)
+	if err != nil {
+		pc.bad[s] = err.Error()
+		return nil, err.Error()
+	}
+	pc.urls[s] = u
+	return u, ""
+}
+
+// labelCovered tells whether the labels one pattern matches are all
+// matched by the patterns of others: of the same kind, or a window
+// (webview) pattern matching every label, which lets every call through
+// whatever its webview (window) label.
+func (pc *patternCache) labelCovered(l label, others []label) coverage {
+	var b strings.Builder
+	b.WriteString(l.Kind + "\x00" + l.Pattern)
+	for _, o := range others {
+		b.WriteString("\x01" + o.Kind + "\x00" + o.Pattern)
+	}
+	key := b.String()
+	if c, ok := pc.labels[key]; ok {
+		return c
+	}
+	c := pc.labelCoverage(l, others)
+	pc.labels[key] = c
+	return c
+}
+
+func (pc *patternCache) labelCoverage(l label, others []label) coverage {
+	var same []*pattern
+	for _, o := range others {
+		if o == l {
+			return coverage{covered: true}
+		}
+		if o.Kind != l.Kind {
+			if pc.universal(o.Pattern) {
+				return coverage{covered: true}
+			}
+			continue
+		}
+		same = append(same, pc.glob(o.Pattern))
+	}
+	return includes(pc.glob(l.Pattern), same)
+}
+
+// contextCovered tells whether every page of an execution context is in
+// one of others ("local" only covers "local").
+func (pc *patternCache) contextCovered(ctx string, others []string) coverage {
+	var qs []*urlPattern
+	for _, o := range others {
+		if o == ctx {
+			return coverage{covered: true}
+		}
+		if o == "local" {
+			continue
+		}
+		if u, _ := pc.url(o); u != nil {
+			qs = append(qs, u)
+		}
+	}
+	if ctx == "local" {
+		return coverage{witness: "local"}
+	}
+	p, why := pc.url(ctx)
+	if p == nil {
+		return coverage{undecided: why}
+	}
+	return urlCoverage(p, qs)
 }

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/capguard/capguard/acl"
+
 	"github.com/capguard/capguard/internal/conformance"
 )
 
@@ -28,17 +30,11 @@ func BenchmarkCompare(b *testing.B) {
 		}
 	})
 	b.Run("compare-only", func(b *testing.B) {
-		x, err := newLoader(old).access(0, "old")
-		if err != nil {
-			b.Fatal(err)
-		}
-		y, err := newLoader(new).access(0, "new")
-		if err != nil {
-			b.Fatal(err)
-		}
+		pc := newPatternCache()
+		x, y := accessOf(b, old, "old", acl.Linux, pc), accessOf(b, new, "new", acl.Linux, pc)
 		b.ReportAllocs()
 		for b.Loop() {
-			if len(compareAccess(x, y)) == 0 {
+			if len(compareAccess(x, y, pc)) == 0 {
 				b.Fatal("no changes")
 			}
 		}

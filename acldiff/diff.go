@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/capguard/capguard/acl"
 )
@@ -119,6 +116,14 @@ type Change struct {
 	Deny  []acl.Value
 	// Causes are the permission entries that make the change.
 	Causes []Cause
+	// Risk rates a widening (docs/diff.md has the table); RiskReason
+	// says why. Narrowings have no risk.
+	Risk       Risk
+	RiskReason string
+	// Note explains a comparison by coverage: an example of what the
+	// change lets through or stops, or why coverage could not be decided
+	// (the change is then reported as written).
+	Note string
 }
 
 // Report is the difference between two sides.
@@ -127,20 +132,57 @@ type Report struct {
 	Old, New string
 	// Targets are the targets compared.
 	Targets []acl.Target
+	// Verdict sums up the changes: what was compared (see NotCompared).
 	Verdict Verdict
 	// Widened and Narrowed count the changes of each effect.
 	Widened, Narrowed int
 	Changes           []Change
-	// Skipped are default targets that were not compared because neither
-	// side resolves on them (the manifests were built for other targets,
-	// and lack plugins that only those targets use).
+	// Skipped is kept for the JSON format's sake: targets are no longer
+	// left out (what a target's manifests lack is in NotCompared).
 	Skipped []Skip
+	// NotCompared are the permission entries neither side's manifests
+	// can resolve: they are left out of the comparison, each named once.
+	NotCompared []NotCompared
+	// Warnings are remarks about the inputs: manifests taken from the
+	// other side, a stale app manifest, capabilities without effect.
+	Warnings []Warning
 }
 
 // Skip is a target left out of a comparison, and why.
 type Skip struct {
 	Target acl.Target
 	Reason string
+}
+
+// NotCompared is a permission entry that was not compared on some
+// targets, because the manifests (the side's and the other side's) lack
+// the plugin or the permission it names: it is resolved as granting
+// nothing.
+type NotCompared struct {
+	// Side is "old", "new" or "both".
+	Side string
+	// Targets are the targets on which the entry was not compared.
+	Targets []acl.Target
+	// Capability and Entry are the capability and its entry as written;
+	// Plugin the plugin it names; Missing what the manifests lack (the
+	// entry itself, or a member of a set it reaches).
+	Capability, Entry, Plugin, Missing string
+	// Reason says what is missing.
+	Reason string
+	// File, Line and Column locate the entry (on the new side for
+	// "both").
+	File         string
+	Line, Column int
+}
+
+// Warning is a remark about one side's files.
+type Warning struct {
+	// Side is "old" or "new".
+	Side    string
+	Message string
+	// File, Line and Column locate it when it concerns one place.
+	File         string
+	Line, Column int
 }
 
 // Side is one version of a Tauri app: the file system holding its
@@ -153,56 +195,125 @@ type Side struct {
 	// Dir prefixes file names in positions: a folder as given, or the
 	// path inside the repository for a git revision.
 	Dir string
+	// Empty, when set, says why the side has no app (a revision before
+	// the app existed): it compares as an app without capabilities.
+	Empty string
 }
 
-// ErrNoManifests is returned when a side has no
-// gen/schemas/acl-manifests.json to resolve its capabilities with.
+// Options tune a comparison.
+type Options struct {
+	// Targets are the targets to compare; nil: every target a capability
+	// of either side names in its platforms, and the desktop targets when
+	// some capability names none.
+	Targets []acl.Target
+	// Plugins are plugins whose permission files are in the repository
+	// (NAME → folder relative to each side's app folder, such as
+	// "plugins/wingover/permissions"): their manifests are rebuilt from
+	// those files on each side, as their build would, and the risks the
+	// files declare are used.
+	Plugins map[string]string
+}
+
+// ErrNoManifests is returned by older versions when a side had no
+// gen/schemas/acl-manifests.json; a side without manifests is now
+// compared with the other side's, with a warning, and this error is
+// never returned.
 var ErrNoManifests = errors.New("no gen/schemas/acl-manifests.json")
+
+// ErrNoApp is returned when neither side has an app.
+var ErrNoApp = errors.New("neither side has an app")
 
 // desktop are the targets a capability without platforms stands for when
 // choosing the default targets.
 var desktop = []acl.Target{acl.Linux, acl.MacOS, acl.Windows}
 
-// Compare resolves both sides for each target and reports how the
-// effective access changes. With no targets, it compares every target a
-// capability of either side names in its platforms, and the desktop
-// targets when some capability names none; of those, a target on which
-// neither side resolves (an app's manifests are built for one target and
-// may lack the plugins of others) is left out and listed in
-// Report.Skipped. A side that fails to resolve where the other resolves
-// is an error, as is any failure on a target given explicitly.
+// Compare is CompareWith with only targets given.
 func Compare(old, new Side, targets []acl.Target) (*Report, error) {
-	lo, ln := newLoader(old), newLoader(new)
-	defaulted := len(targets) == 0
-	if defaulted {
+	return CompareWith(old, new, Options{Targets: targets})
+}
+
+// CompareWith resolves both sides for each target and reports how the
+// effective access changes. Each side is resolved with the manifests its
+// build would make: the committed gen/schemas/acl-manifests.json, with
+// the app's own manifest rebuilt from permissions/ (warning when the
+// committed one is stale); a plugin or permission a side's manifests lack
+// is taken from the other side's, with a warning, and an entry neither
+// has is left out and listed in Report.NotCompared. A side whose files
+// are invalid (Tauri's build would fail) is an error.
+func CompareWith(old, new Side, opt Options) (*Report, error) {
+	if old.Empty != "" && new.Empty != "" {
+		return nil, fmt.Errorf("%w: %s; %s", ErrNoApp, old.Empty, new.Empty)
+	}
+	rep := &Report{Old: old.Name, New: new.Name, Skipped: []Skip{}}
+	lo, ln := newLoader(old, "old"), newLoader(new, "new")
+	for _, l := range []*loader{lo, ln} {
+		if l.side.Empty != "" {
+			rep.warn(l.which, l.side.Name+": "+l.side.Empty, acl.Position{})
+		}
+		if _, err := l.app(acl.Linux); err != nil {
+			return nil, err
+		}
+	}
+	inlined := inlinedPlugins(opt.Plugins, lo, ln)
+	for _, l := range []*loader{lo, ln} {
+		if err := l.build(inlined, opt.Plugins, rep); err != nil {
+			return nil, err
+		}
+	}
+	for _, pair := range [][2]*loader{{lo, ln}, {ln, lo}} {
+		l, other := pair[0], pair[1]
+		if l.committed != nil || l.side.Empty != "" {
+			continue
+		}
+		if other.committed != nil {
+			rep.warn(l.which, fmt.Sprintf("%s has no %s: the plugins its capabilities name are taken from %s's", l.side.Name, l.display(manifestsPath), other.side.Name), acl.Position{})
+		} else if l.which == "new" || other.side.Empty != "" {
+			rep.warn(l.which, fmt.Sprintf("neither side has %s: the permissions of plugins cannot be resolved and are not compared (build the app once so that tauri-build writes it, and commit it)", manifestsPath), acl.Position{})
+		}
+	}
+	targets := opt.Targets
+	if len(targets) == 0 {
 		var err error
 		if targets, err = defaultTargets(lo, ln); err != nil {
 			return nil, err
 		}
 	}
-	rep := &Report{Old: old.Name, New: new.Name}
+	pc := newPatternCache()
 	merged := map[string]*Change{}
 	var order []string
+	var decl map[string]declared
 	for _, t := range targets {
-		a, errA := lo.access(t, "old")
-		b, errB := ln.access(t, "new")
-		if defaulted && errA != nil && errB != nil && acl.IsInputError(errA) && acl.IsInputError(errB) {
-			rep.Skipped = append(rep.Skipped, Skip{Target: t, Reason: errB.Error()})
-			continue
+		pc.target = t
+		var acc [2]*access
+		for i, pair := range [][2]*loader{{lo, ln}, {ln, lo}} {
+			l, other := pair[0], pair[1]
+			app, err := l.app(t)
+			if err != nil {
+				return nil, err
+			}
+			l.refs(t, app, other, rep)
+			r, err := acl.Resolve(l.manifests, app.Capabilities, t)
+			if err != nil {
+				return nil, fmt.Errorf("%s (target %s): %w", l.side.Name, t, err)
+			}
+			acc[i] = effective(r, l.which, pc)
 		}
-		if errA != nil {
-			return nil, errA
+		if decl == nil {
+			seen := map[string]bool{}
+			decl = mergeDeclared(declaredRisks(ln.manifests, "new", rep, seen), declaredRisks(lo.manifests, "old", rep, seen))
 		}
-		if errB != nil {
-			return nil, errB
-		}
+		a, b := acc[0], acc[1]
+		a.declared, b.declared = decl, decl
 		rep.Targets = append(rep.Targets, t)
-		for _, c := range compareAccess(a, b) {
+		for _, c := range compareAccess(a, b, pc) {
 			k := c.key()
 			if m, ok := merged[k]; ok {
 				m.Targets = append(m.Targets, t)
 				for _, x := range c.Causes {
 					m.Causes = appendCause(m.Causes, x)
+				}
+				if c.Risk.rank() > m.Risk.rank() {
+					m.Risk, m.RiskReason = c.Risk, c.RiskReason
 				}
 				continue
 			}
@@ -210,9 +321,6 @@ func Compare(old, new Side, targets []acl.Target) (*Report, error) {
 			merged[k] = &c
 			order = append(order, k)
 		}
-	}
-	if len(rep.Targets) == 0 {
-		return nil, fmt.Errorf("no target to compare: neither side resolves on %s; the first error: %s", strings.Join(targetNames(targets), ", "), rep.Skipped[0].Reason)
 	}
 	for _, k := range order {
 		c := merged[k]
@@ -235,75 +343,167 @@ func Compare(old, new Side, targets []acl.Target) (*Report, error) {
 	default:
 		rep.Verdict = Unchanged
 	}
+	lo.warnBorrowed(ln, rep)
+	ln.warnBorrowed(lo, rep)
+	rep.noEffect(lo, ln, targets)
+	rep.finishNotCompared()
 	return rep, nil
 }
 
-// manifestsPath is where tauri-build writes the manifests.
-var manifestsPath = path.Join("gen", "schemas", "acl-manifests.json")
-
-// loader reads a side once per target. The manifests do not depend on the
-// target: they are parsed once, and hidden from later reads.
-type loader struct {
-	side      Side
-	apps      map[acl.Target]*acl.App
-	errs      map[acl.Target]error
-	manifests acl.Manifests
-	file      string
+// warn adds a warning.
+func (r *Report) warn(side, msg string, at acl.Position) {
+	for _, w := range r.Warnings {
+		if w.Side == side && w.Message == msg {
+			return
+		}
+	}
+	r.Warnings = append(r.Warnings, Warning{Side: side, Message: msg, File: at.File, Line: at.Line, Column: at.Col})
 }
 
-func newLoader(s Side) *loader {
-	return &loader{side: s, apps: map[acl.Target]*acl.App{}, errs: map[acl.Target]error{}}
+// notCompared records an entry left out on one side and target.
+func (r *Report) notCompared(n NotCompared) {
+	for i := range r.NotCompared {
+		x := &r.NotCompared[i]
+		if x.Side == n.Side && x.Capability == n.Capability && x.Entry == n.Entry && x.Missing == n.Missing && x.Reason == n.Reason {
+			for _, t := range n.Targets {
+				if !containsTarget(x.Targets, t) {
+					x.Targets = append(x.Targets, t)
+				}
+			}
+			return
+		}
+	}
+	r.NotCompared = append(r.NotCompared, n)
 }
 
-// hideFS is a file system without one file.
-type hideFS struct {
-	fs.FS
-	hidden string
+func containsTarget(ts []acl.Target, t acl.Target) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
 }
 
-func (h hideFS) Open(name string) (fs.File, error) {
-	if name == h.hidden {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+// finishNotCompared merges an entry left out on both sides into one
+// ("both"), and sorts the list by plugin, capability and entry.
+func (r *Report) finishNotCompared() {
+	var out []NotCompared
+	used := make([]bool, len(r.NotCompared))
+	for i, a := range r.NotCompared {
+		if used[i] {
+			continue
+		}
+		used[i] = true
+		if a.Side == "new" {
+			for j, b := range r.NotCompared {
+				if !used[j] && b.Side == "old" && b.Capability == a.Capability && b.Entry == a.Entry && b.Missing == a.Missing && b.Reason == a.Reason && sameTargets(a.Targets, b.Targets) {
+					used[j] = true
+					a.Side = "both"
+					break
+				}
+			}
+		} else if a.Side == "old" {
+			for j, b := range r.NotCompared {
+				if !used[j] && b.Side == "new" && b.Capability == a.Capability && b.Entry == a.Entry && b.Missing == a.Missing && b.Reason == a.Reason && sameTargets(a.Targets, b.Targets) {
+					used[j] = true
+					a = b
+					a.Side = "both"
+					break
+				}
+			}
+		}
+		sortTargets(a.Targets)
+		out = append(out, a)
 	}
-	return h.FS.Open(name)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Plugin != b.Plugin {
+			return a.Plugin < b.Plugin
+		}
+		if a.Capability != b.Capability {
+			return a.Capability < b.Capability
+		}
+		if a.Entry != b.Entry {
+			return a.Entry < b.Entry
+		}
+		return a.Side > b.Side
+	})
+	r.NotCompared = out
 }
 
-// app reads the side's app for one target and checks it has manifests.
-func (l *loader) app(t acl.Target) (*acl.App, error) {
-	if app, ok := l.apps[t]; ok {
-		return app, l.errs[t]
+func sameTargets(a, b []acl.Target) bool {
+	if len(a) != len(b) {
+		return false
 	}
-	fsys := l.side.FS
-	if l.manifests != nil {
-		fsys = hideFS{fsys, manifestsPath}
+	for _, t := range a {
+		if !containsTarget(b, t) {
+			return false
+		}
 	}
-	app, err := acl.LoadAppFS(fsys, l.side.Dir, t)
-	switch {
-	case err != nil:
-		err = fmt.Errorf("%s: %w", l.side.Name, err)
-	case l.manifests != nil:
-		app.Manifests, app.ManifestsFile = l.manifests, l.file
-	case app.Manifests == nil:
-		err = fmt.Errorf("%s: %w (%s); build the app once so that tauri-build writes it", l.side.Name, ErrNoManifests,
-			filepath.Join(l.side.Dir, filepath.FromSlash(manifestsPath)))
-	default:
-		l.manifests, l.file = app.Manifests, app.ManifestsFile
-	}
-	l.apps[t], l.errs[t] = app, err
-	return app, err
+	return true
 }
 
-// access resolves the side for one target.
-func (l *loader) access(t acl.Target, which string) (*access, error) {
-	app, err := l.app(t)
-	if err != nil {
-		return nil, err
+// UncomparedAdditions are the entries left out on the new side only (or
+// on both, but where the old side does not have them): they may widen the
+// access, and --fail-on counts them, failing closed.
+func (r *Report) UncomparedAdditions() []NotCompared {
+	var out []NotCompared
+	for _, n := range r.NotCompared {
+		if n.Side == "new" {
+			out = append(out, n)
+		}
 	}
-	r, err := acl.Resolve(app.Manifests, app.Capabilities, t)
-	if err != nil {
-		return nil, fmt.Errorf("%s (target %s): %w", l.side.Name, t, err)
+	return out
+}
+
+// noEffect warns about the new side's capability files that the
+// configuration's capability list leaves out on every target.
+func (r *Report) noEffect(lo, ln *loader, targets []acl.Target) {
+	if ln.side.Empty != "" {
+		return
 	}
-	return effective(r, which), nil
+	used := map[string]bool{}
+	var files acl.CapabilitySet
+	listed := false
+	for _, t := range targets {
+		app, err := ln.app(t)
+		if err != nil {
+			return
+		}
+		files = app.Files
+		for id, c := range app.Capabilities {
+			if app.Files[id] == c {
+				used[id] = true
+			}
+		}
+		listed = listed || len(app.Capabilities) != len(app.Files) || !sameSet(app.Capabilities, app.Files)
+	}
+	if !listed {
+		return
+	}
+	for _, c := range files.Sorted() {
+		if used[c.Identifier] {
+			continue
+		}
+		msg := fmt.Sprintf("capability %q has no effect: the configuration's app.security.capabilities does not list it", c.Identifier)
+		if old, err := lo.app(acl.Linux); err == nil && old.Files[c.Identifier] == nil {
+			msg += " (it is new in this change)"
+		}
+		r.warn("new", msg, c.Source.KeyPosition("/identifier"))
+	}
+}
+
+func sameSet(a, b acl.CapabilitySet) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // defaultTargets are the targets the capabilities of both sides name.
@@ -333,425 +533,8 @@ func defaultTargets(sides ...*loader) ([]acl.Target, error) {
 		out = append(out, t)
 	}
 	if len(out) == 0 {
-		out = desktop
+		out = append(out, desktop...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	sortTargets(out)
 	return out, nil
-}
-
-// key identifies a change across targets.
-func (c *Change) key() string {
-	v := ""
-	if c.Value != nil {
-		v = canonical(*c.Value)
-	}
-	return strings.Join([]string{string(c.Kind), string(c.Op), c.Command, c.Plugin, c.Context, c.LabelKind, c.Label, c.List, v,
-		valuesKey(c.Allow), valuesKey(c.Deny)}, "\x00")
-}
-
-func valuesKey(vs []acl.Value) string {
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = canonical(v)
-	}
-	return strings.Join(parts, "\x01")
-}
-
-// effectOf is what an added or removed thing does to the access.
-func effectOf(op Op, widensWhenAdded bool) Effect {
-	if (op == Added) == widensWhenAdded {
-		return EffectWidened
-	}
-	return EffectNarrowed
-}
-
-// compareAccess lists the changes from a (old) to b (new) for one target.
-func compareAccess(a, b *access) []Change {
-	var out []Change
-	out = append(out, callChanges(a, b, Added)...)
-	out = append(out, callChanges(b, a, Removed)...)
-	out = append(out, denyChanges(a, b)...)
-	out = append(out, globalChanges(a, b)...)
-	out = append(out, reachChanges(a, b)...)
-	return out
-}
-
-// byCall indexes calls by command, context and label kind, for coverage.
-func byCall(x *access) map[[3]string][]callKey {
-	idx := map[[3]string][]callKey{}
-	for k := range x.calls {
-		ik := [3]string{k.Command, k.Context, k.Label.Kind}
-		idx[ik] = append(idx[ik], k)
-	}
-	return idx
-}
-
-func sortedCalls(m map[callKey]*grant) []callKey {
-	keys := make([]callKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.Command != b.Command {
-			return a.Command < b.Command
-		}
-		if a.Context != b.Context {
-			return a.Context < b.Context
-		}
-		if a.Label.Kind != b.Label.Kind {
-			return a.Label.Kind < b.Label.Kind
-		}
-		return a.Label.Pattern < b.Label.Pattern
-	})
-	return keys
-}
-
-// callChanges lists the calls of to that from lacks (op Added when from
-// is the old side, Removed when it is the new one), and, for op Added
-// only, the scope changes of calls both have.
-func callChanges(from, to *access, op Op) []Change {
-	var out []Change
-	idx := byCall(from)
-	for _, k := range sortedCalls(to.calls) {
-		g := to.calls[k]
-		base := Change{Op: op, Command: k.Command, Plugin: pluginOf(k.Command), Context: k.Context, LabelKind: k.Label.Kind, Label: k.Label.Pattern}
-		if og, ok := from.calls[k]; ok {
-			if op == Removed {
-				continue // both sides have it: reported once, from the Added pass
-			}
-			out = append(out, scopeChanges(base, og, g)...)
-			continue
-		}
-		// A pattern covered by a pattern of the other side adds no call;
-		// only scope values the covering entries lack make a difference.
-		covering := valueSet{}
-		covered := false
-		for _, q := range idx[[3]string{k.Command, k.Context, k.Label.Kind}] {
-			if covers(q.Label, k.Label) {
-				covered = true
-				for kk, v := range from.calls[q].allow {
-					covering[kk] = v
-				}
-			}
-		}
-		if covered {
-			for _, kk := range g.allow.sortedKeys() {
-				if _, ok := covering[kk]; !ok {
-					c := base
-					c.Kind, c.List, c.Effect, c.Causes = KindScope, "allow", effectOf(op, true), g.allowBy[kk]
-					v := g.allow[kk]
-					c.Value = &v
-					out = append(out, c)
-				}
-			}
-			continue
-		}
-		c := base
-		c.Kind, c.Effect, c.Causes = KindCall, effectOf(op, true), g.causes
-		c.Allow, c.Deny = values(g.allow), values(g.deny)
-		out = append(out, c)
-	}
-	return out
-}
-
-// values returns a set's values in canonical order.
-func values(s valueSet) []acl.Value {
-	out := make([]acl.Value, 0, len(s))
-	for _, k := range s.sortedKeys() {
-		out = append(out, s[k])
-	}
-	return out
-}
-
-// scopeChanges compares the command scopes of a call both sides allow.
-func scopeChanges(base Change, old, new *grant) []Change {
-	var out []Change
-	for _, l := range []struct {
-		list         string
-		old, new     valueSet
-		oldBy, newBy map[string][]Cause
-		widens       bool
-	}{{"allow", old.allow, new.allow, old.allowBy, new.allowBy, true}, {"deny", old.deny, new.deny, old.denyBy, new.denyBy, false}} {
-		for _, d := range []struct {
-			op       Op
-			from, to valueSet
-			by       map[string][]Cause
-		}{{Added, l.old, l.new, l.newBy}, {Removed, l.new, l.old, l.oldBy}} {
-			for _, kk := range d.to.sortedKeys() {
-				if _, ok := d.from[kk]; ok {
-					continue
-				}
-				c := base
-				v := d.to[kk]
-				c.Kind, c.Op, c.List, c.Value, c.Effect, c.Causes = KindScope, d.op, l.list, &v, effectOf(d.op, l.widens), d.by[kk]
-				out = append(out, c)
-			}
-		}
-	}
-	return out
-}
-
-func denyChanges(a, b *access) []Change {
-	var out []Change
-	for _, d := range []struct {
-		op       Op
-		from, to *access
-	}{{Added, a, b}, {Removed, b, a}} {
-		keys := make([]denyKey, 0, len(d.to.denies))
-		for k := range d.to.denies {
-			if _, ok := d.from.denies[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if keys[i].Command != keys[j].Command {
-				return keys[i].Command < keys[j].Command
-			}
-			return keys[i].Context < keys[j].Context
-		})
-		for _, k := range keys {
-			out = append(out, Change{Kind: KindDeny, Op: d.op, Effect: effectOf(d.op, false), Command: k.Command,
-				Plugin: pluginOf(k.Command), Context: k.Context, Causes: d.to.denies[k]})
-		}
-	}
-	return out
-}
-
-func globalChanges(a, b *access) []Change {
-	plugins := map[string]bool{}
-	for k := range a.global {
-		plugins[k] = true
-	}
-	for k := range b.global {
-		plugins[k] = true
-	}
-	var out []Change
-	empty := &globalScope{allow: valueSet{}, deny: valueSet{}}
-	for _, p := range sortedSet(plugins) {
-		og, ng := a.global[p], b.global[p]
-		if og == nil {
-			og = empty
-		}
-		if ng == nil {
-			ng = empty
-		}
-		for _, l := range []struct {
-			list     string
-			old, new valueSet
-			widens   bool
-		}{{"allow", og.allow, ng.allow, true}, {"deny", og.deny, ng.deny, false}} {
-			for _, d := range []struct {
-				op       Op
-				from, to valueSet
-			}{{Added, l.old, l.new}, {Removed, l.new, l.old}} {
-				for _, kk := range d.to.sortedKeys() {
-					if _, ok := d.from[kk]; ok {
-						continue
-					}
-					v := d.to[kk]
-					out = append(out, Change{Kind: KindGlobalScope, Op: d.op, Effect: effectOf(d.op, l.widens), Plugin: p, List: l.list, Value: &v})
-				}
-			}
-		}
-	}
-	return out
-}
-
-// reachChanges are the summaries a reviewer looks for first: remote
-// patterns, plugins, and plugins per window pattern, that gain or lose all
-// access.
-func reachChanges(a, b *access) []Change {
-	type reach struct {
-		remotes map[string][]Cause
-		plugins map[string][]Cause
-	}
-	collect := func(x *access) reach {
-		r := reach{remotes: map[string][]Cause{}, plugins: map[string][]Cause{}}
-		for _, k := range sortedCalls(x.calls) {
-			g := x.calls[k]
-			if k.Context != "local" {
-				for _, c := range g.causes {
-					r.remotes[k.Context] = appendCause(r.remotes[k.Context], c)
-				}
-			}
-			p := pluginOf(k.Command)
-			for _, c := range g.causes {
-				r.plugins[p] = appendCause(r.plugins[p], c)
-			}
-		}
-		return r
-	}
-	ra, rb := collect(a), collect(b)
-	for _, r := range []reach{ra, rb} {
-		for k, v := range r.remotes {
-			r.remotes[k] = entries(v)
-		}
-		for k, v := range r.plugins {
-			r.plugins[k] = entries(v)
-		}
-	}
-	var out []Change
-	for _, d := range []struct {
-		op       Op
-		from, to reach
-	}{{Added, ra, rb}, {Removed, rb, ra}} {
-		for _, ctx := range sortedKeys(d.to.remotes) {
-			if _, ok := d.from.remotes[ctx]; !ok {
-				out = append(out, Change{Kind: KindRemote, Op: d.op, Effect: effectOf(d.op, true), Context: ctx, Causes: d.to.remotes[ctx]})
-			}
-		}
-		for _, p := range sortedKeys(d.to.plugins) {
-			if _, ok := d.from.plugins[p]; !ok {
-				out = append(out, Change{Kind: KindPlugin, Op: d.op, Effect: effectOf(d.op, true), Plugin: p, Causes: d.to.plugins[p]})
-			}
-		}
-	}
-	out = append(out, labelPlugins(a, b, Added)...)
-	out = append(out, labelPlugins(b, a, Removed)...)
-	return out
-}
-
-// labelPlugins lists the window and webview patterns of to that reach a
-// plugin no pattern of from covering them reaches.
-func labelPlugins(from, to *access, op Op) []Change {
-	type lp struct {
-		l      label
-		plugin string
-	}
-	reached := func(x *access) map[lp][]Cause {
-		m := map[lp][]Cause{}
-		for _, k := range sortedCalls(x.calls) {
-			key := lp{k.Label, pluginOf(k.Command)}
-			for _, c := range x.calls[k].causes {
-				m[key] = appendCause(m[key], c)
-			}
-		}
-		return m
-	}
-	rf, rt := reached(from), reached(to)
-	keys := make([]lp, 0, len(rt))
-	for k := range rt {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].l != keys[j].l {
-			if keys[i].l.Kind != keys[j].l.Kind {
-				return keys[i].l.Kind > keys[j].l.Kind // windows first
-			}
-			return keys[i].l.Pattern < keys[j].l.Pattern
-		}
-		return keys[i].plugin < keys[j].plugin
-	})
-	var out []Change
-	for _, k := range keys {
-		had := false
-		for fk := range rf {
-			if fk.plugin == k.plugin && covers(fk.l, k.l) {
-				had = true
-				break
-			}
-		}
-		if !had {
-			out = append(out, Change{Kind: KindLabelPlugin, Op: op, Effect: effectOf(op, true), Plugin: k.plugin,
-				LabelKind: k.l.Kind, Label: k.l.Pattern, Causes: entries(rt[k])})
-		}
-	}
-	return out
-}
-
-// entries reduces causes to the permission entries they come from.
-func entries(cs []Cause) []Cause {
-	var out []Cause
-	for _, c := range cs {
-		c.Permission = c.Entry
-		out = appendCause(out, c)
-	}
-	return out
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortCauses(cs []Cause) {
-	sort.SliceStable(cs, func(i, j int) bool {
-		a, b := cs[i], cs[j]
-		if a.Side != b.Side {
-			return a.Side > b.Side // new first
-		}
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Column != b.Column {
-			return a.Column < b.Column
-		}
-		if a.Capability != b.Capability {
-			return a.Capability < b.Capability
-		}
-		return a.Permission < b.Permission
-	})
-}
-
-// kindOrder puts the summaries first, then calls, scopes and denies.
-var kindOrder = map[Kind]int{KindRemote: 0, KindPlugin: 1, KindLabelPlugin: 2, KindCall: 3, KindScope: 4, KindDeny: 5, KindGlobalScope: 6}
-
-// sortChanges orders changes by label (windows first, then webviews, then
-// changes that concern every label), plugin, kind, command, context, op
-// and value.
-func sortChanges(cs []Change) {
-	labelRank := func(c Change) int {
-		switch c.LabelKind {
-		case "window":
-			return 0
-		case "webview":
-			return 1
-		}
-		return 2
-	}
-	sort.SliceStable(cs, func(i, j int) bool {
-		a, b := cs[i], cs[j]
-		if ra, rb := labelRank(a), labelRank(b); ra != rb {
-			return ra < rb
-		}
-		if a.Label != b.Label {
-			return a.Label < b.Label
-		}
-		if a.Plugin != b.Plugin {
-			return a.Plugin < b.Plugin
-		}
-		if kindOrder[a.Kind] != kindOrder[b.Kind] {
-			return kindOrder[a.Kind] < kindOrder[b.Kind]
-		}
-		if a.Command != b.Command {
-			return a.Command < b.Command
-		}
-		if a.Context != b.Context {
-			return a.Context < b.Context
-		}
-		if a.Op != b.Op {
-			return a.Op < b.Op
-		}
-		if a.List != b.List {
-			return a.List < b.List
-		}
-		return a.key() < b.key()
-	})
 }

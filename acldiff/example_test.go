@@ -39,10 +39,10 @@ permissions = ["biometric:allow-status", "biometric:allow-authenticate"]
 		log.Fatal(err)
 	}
 	// Output:
-	// capguard diff: widened (1 widened, 0 narrowed; before → after; targets linux, macOS, windows)
+	// capguard diff: widened (1 widened, 0 narrowed, worst risk low; before → after; targets linux, macOS, windows)
 	//
 	// window "settings"
 	//   plugin biometric
-	//     + can now call biometric.authenticate from local pages
+	//     + [low] can now call biometric.authenticate from local pages
 	//         by capability "settings-window", biometric:allow-authenticate at app/capabilities/settings.toml:3:42
 }

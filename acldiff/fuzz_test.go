@@ -3,6 +3,9 @@ package acldiff
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/capguard/capguard/acl"
 )
 
 // FuzzParseSpec: any side spec is either refused with ErrSpec or split
@@ -43,6 +46,62 @@ func FuzzParseTree(f *testing.F) {
 			if e.Path == "" || !isHex(e.Object) || e.Size < -1 {
 				t.Fatalf("bad entry %+v from %q", e, data)
 			}
+		}
+	})
+}
+
+// FuzzCoverage: a glob acl accepts translates to a pattern that matches
+// exactly what acl's glob matches; an inclusion answer is backed by its
+// witness; a URL pattern is translated or refused, never a panic, and a
+// witness URL matches it and not the other.
+func FuzzCoverage(f *testing.F) {
+	f.Add("main-*", "main-?", "main-a", "https://*.example.com", "https://app.example.com")
+	f.Add("[!a]**/x", "*", ".x", "http://*:*", "http://*")
+	f.Add("a[b-d]?", "a*", "ab", "https://x.com/:id", "https://x.com/(a|b)")
+	f.Fuzz(func(t *testing.T, glob, other, label, url, otherURL string) {
+		// Capability files are JSON, JSON5 or TOML: their strings are UTF-8.
+		for _, s := range []string{glob, other, label, url, otherURL} {
+			if !utf8.ValidString(s) {
+				return
+			}
+		}
+		g, err := acl.CompileGlob(glob)
+		if err != nil {
+			return
+		}
+		p := globPattern(glob, matchOpts{})
+		if len(label) < 64 && p.match(label) != g.Match(label) {
+			t.Fatalf("glob %q on %q: translated %v, acl %v", glob, label, p.match(label), g.Match(label))
+		}
+		if o, err := acl.CompileGlob(other); err == nil && len(glob)+len(other) < 40 {
+			c := includes(p, []*pattern{globPattern(other, matchOpts{})})
+			if c.witness != "" && (!g.Match(c.witness) || o.Match(c.witness)) {
+				t.Fatalf("%q within %q: witness %q", glob, other, c.witness)
+			}
+			if c.covered && g.Match(label) && !o.Match(label) {
+				t.Fatalf("%q said within %q, but %q matches only the first", glob, other, label)
+			}
+		}
+		u, err := compileURL(url)
+		if err != nil || len(url)+len(otherURL) > 80 {
+			return
+		}
+		q, err := compileURL(otherURL)
+		if err != nil {
+			return
+		}
+		c := urlCoverage(u, []*urlPattern{q})
+		if c.witness == "" {
+			return
+		}
+		o, err := acl.ParseOrigin(c.witness)
+		if err != nil {
+			return // a witness made of characters a URL cannot hold
+		}
+		rp, _ := acl.CompileRemote(url)
+		rq, _ := acl.CompileRemote(otherURL)
+		if !rp.Match(o) || rq.Match(o) {
+			t.Fatalf("%q within %q: witness %q matches %v and %v", url, otherURL, c.witness, rp.Match(o), rq.Match(o))
 		}
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/capguard/capguard/acl"
 )
 
 // copyApp copies a src-tauri folder into a temporary folder and returns
@@ -82,4 +84,24 @@ func committedApp(t testing.TB, src string) (dir string, ok bool) {
 	}
 	writeJSON(t, filepath.Join(dir, "capabilities", "compiled.json"), list, "  ")
 	return dir, true
+}
+
+// accessOf resolves one side alone for one target, as Compare does.
+func accessOf(t testing.TB, s Side, which string, tg acl.Target, pc *patternCache) *access {
+	t.Helper()
+	l := newLoader(s, which)
+	app, err := l.app(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &Report{}
+	if err := l.build(inlinedPlugins(nil, l), nil, rep); err != nil {
+		t.Fatal(err)
+	}
+	l.refs(tg, app, newLoader(Side{Empty: "none"}, "other"), rep)
+	r, err := acl.Resolve(l.manifests, app.Capabilities, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return effective(r, which, pc)
 }

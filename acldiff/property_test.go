@@ -11,7 +11,7 @@ import (
 // dirSide is a side read from a folder on disk.
 func dirSide(t testing.TB, dir string) Side {
 	t.Helper()
-	s, err := Open(dir, ".")
+	s, err := Open(dir, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

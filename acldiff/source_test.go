@@ -1,30 +1,15 @@
 package acldiff
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/capguard/capguard/internal/conformance"
+	"github.com/capguard/capguard/internal/history"
 )
-
-// runGit runs git in dir with a fixed identity, failing the test on error.
-func runGit(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
-		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 // scratchRepo makes a git repository holding a copy of nuxtor as
 // src-tauri, committed twice: first as it is, then with its windows
@@ -40,14 +25,14 @@ func scratchRepo(t testing.TB) string {
 	if err := os.WriteFile(filepath.Join(repo, "src-tauri", "icon.bin"), make([]byte, 1<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runGit(t, repo, "init", "-q", "-b", "main")
-	runGit(t, repo, "add", ".")
-	runGit(t, repo, "commit", "-q", "-m", "app")
+	history.Git(t, repo, "init", "-q", "-b", "main")
+	history.Git(t, repo, "add", ".")
+	history.Git(t, repo, "commit", "-q", "-m", "app")
 	p := filepath.Join(repo, "src-tauri", "capabilities", "main.json")
 	c := readJSON(t, p).(map[string]any)
 	c["windows"] = []any{"*"}
 	writeJSON(t, p, c, "  ")
-	runGit(t, repo, "commit", "-q", "-am", "every window")
+	history.Git(t, repo, "commit", "-q", "-am", "every window")
 	return repo
 }
 
@@ -59,11 +44,11 @@ func TestGitSides(t *testing.T) {
 		{"HEAD~1:./src-tauri", filepath.Join(repo, "src-tauri")},
 	} {
 		t.Run(tc.old+" "+tc.new, func(t *testing.T) {
-			old, err := Open(tc.old, repo)
+			old, err := Open(tc.old, OpenOptions{Repo: repo})
 			if err != nil {
 				t.Fatal(err)
 			}
-			new, err := Open(tc.new, repo)
+			new, err := Open(tc.new, OpenOptions{Repo: repo})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +78,7 @@ func TestGitSides(t *testing.T) {
 		})
 	}
 	// The same revision on both sides.
-	a, err := Open("HEAD", repo)
+	a, err := Open("HEAD", OpenOptions{Repo: repo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,16 +92,15 @@ func TestOpenErrors(t *testing.T) {
 	repo := scratchRepo(t)
 	for _, tc := range []struct{ spec, want string }{
 		{"no-such-rev", "no-such-rev"},
-		{"HEAD:nowhere", "does not exist"},
+		{"HEAD:nowhere", "neither side has an app: HEAD has no folder nowhere"},
 		{"HEAD:src-tauri/tauri.conf.json", "is a blob, not a folder"},
 		{"--output=/tmp/x", "cannot start with '-'"},
 		{"HEAD:/etc", "not absolute"},
 		{"HEAD:../x", "leaves the repository"},
 		{":src-tauri", "expected a directory"},
-		{"HEAD:src-tauri/capabilities", "no gen/schemas/acl-manifests.json"},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
-			s, err := Open(tc.spec, repo)
+			s, err := Open(tc.spec, OpenOptions{Repo: repo})
 			if err == nil {
 				_, err = Compare(s, s, nil)
 			}
@@ -127,14 +111,16 @@ func TestOpenErrors(t *testing.T) {
 	}
 	// A repository without src-tauri at its top needs REV:path.
 	bare := t.TempDir()
-	runGit(t, bare, "init", "-q")
+	history.Git(t, bare, "init", "-q")
 	if err := os.WriteFile(filepath.Join(bare, "README"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runGit(t, bare, "add", ".")
-	runGit(t, bare, "commit", "-q", "-m", "x")
-	if _, err := Open("HEAD", bare); !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), "HEAD:path/to/src-tauri") {
-		t.Fatalf("error %v", err)
+	history.Git(t, bare, "add", ".")
+	history.Git(t, bare, "commit", "-q", "-m", "x")
+	// A revision without an app is an empty side, saying how to name the
+	// folder when it has one elsewhere.
+	if s, err := Open("HEAD", OpenOptions{Repo: bare}); err != nil || !strings.Contains(s.Empty, "HEAD:path/to/src-tauri") {
+		t.Fatalf("side %+v, error %v", s, err)
 	}
 }
 

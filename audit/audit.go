@@ -84,6 +84,9 @@ type Reload struct {
 	Version             uint64   `json:"version"`
 	RemovedCapabilities []string `json:"removed_capabilities,omitempty"`
 	RemovedObligations  []string `json:"removed_obligations,omitempty"`
+	// AddedAtRuntime names the capabilities the version added while the
+	// app runs (capguard's App.AddCapability, policy.Store.AddCapabilities).
+	AddedAtRuntime []string `json:"added_at_runtime,omitempty"`
 }
 
 // NewReloadEntry is the entry of one reload.
@@ -94,6 +97,9 @@ func NewReloadEntry(ev policy.ReloadEvent) Entry {
 		e.Reload.Version = ev.Version.Seq
 		e.Reload.RemovedCapabilities = ev.Version.Removed.Capabilities
 		e.Reload.RemovedObligations = ev.Version.Removed.Obligations
+		for _, c := range ev.Version.AddedHere() {
+			e.Reload.AddedAtRuntime = append(e.Reload.AddedAtRuntime, c.Identifier)
+		}
 		if !ev.Version.Loaded.IsZero() {
 			e.Timestamp = ev.Version.Loaded.UTC()
 		}

@@ -59,18 +59,34 @@ type Status struct {
 // and share it; two Biometric values on one shim would not see each
 // other's prompts.
 type Biometric struct {
-	shim   native.Shim
-	device chan struct{} // holds a token while a prompt runs
-	obl    obligationCache
+	shim     native.Shim
+	device   chan struct{} // holds a token while a prompt runs
+	obl      obligationCache
+	onSecret []func(SecretEvent) // OnSecretAccess
 }
 
-// New returns the plugin's core for a device. It panics if shim is nil.
-func New(shim native.Shim) *Biometric {
-	if shim == nil {
-		panic("biometric.New: nil shim")
+// errNoDevice is the answer of a Biometric without a device: the zero
+// value, or New(nil).
+var errNoDevice = &Error{Code: BiometryNotAvailable, Message: "No biometric device is configured."}
+
+// New returns the plugin's core for a device. A nil shim gives a core
+// without a device: its status is "not available" and every other call
+// fails with biometryNotAvailable. The zero Biometric behaves the same.
+func New(shim native.Shim, opts ...Option) *Biometric {
+	b := &Biometric{shim: shim, device: make(chan struct{}, 1)}
+	for _, o := range opts {
+		if o != nil {
+			o(b)
+		}
 	}
-	return &Biometric{shim: shim, device: make(chan struct{}, 1)}
+	return b
 }
+
+// Option configures New.
+type Option func(*Biometric)
+
+// ready tells whether b has a device.
+func (b *Biometric) ready() bool { return b != nil && b.shim != nil && b.device != nil }
 
 // Status reports whether biometric authentication is available, as the
 // status command does. A device that cannot be queried is reported as
@@ -78,6 +94,9 @@ func New(shim native.Shim) *Biometric {
 // with the shim's error as the message; the error result is always nil
 // and is there to mirror Tauri's Rust API.
 func (b *Biometric) Status(ctx context.Context) (Status, error) {
+	if !b.ready() {
+		return Status{BiometryType: None, Error: errNoDevice.Message, ErrorCode: errNoDevice.Code}, nil
+	}
 	st, err := b.shim.Status(ctx)
 	if err != nil {
 		code := BiometryNotAvailable
@@ -136,6 +155,9 @@ func unusable(st native.Status) (Code, string) {
 //
 // Only one prompt runs at a time; concurrent calls wait their turn.
 func (b *Biometric) Authenticate(ctx context.Context, reason string, opts AuthOptions) error {
+	if !b.ready() {
+		return errNoDevice
+	}
 	p, err := opts.prompt(reason)
 	if err != nil {
 		return err
@@ -157,19 +179,8 @@ func (b *Biometric) Authenticate(ctx context.Context, reason string, opts AuthOp
 
 // prompt runs the attempts of one authentication; the device is held.
 func (b *Biometric) prompt(ctx context.Context, p native.Prompt) error {
-	st, err := b.shim.Status(ctx)
-	if err != nil {
-		if !p.AllowDeviceCredential {
-			return failure(err, BiometryNotAvailable)
-		}
-		// The device could not say; let it try the device credential.
-	} else if code, msg := unusable(st); code != "" {
-		if !p.AllowDeviceCredential {
-			return &Error{Code: code, Message: msg}
-		}
-		if !st.DeviceCredential {
-			return &Error{Code: PasscodeNotSet, Message: "Biometry is not usable and no device passcode is set."}
-		}
+	if err := b.usable(ctx, p); err != nil {
+		return err
 	}
 	for attempt := 1; ; attempt++ {
 		p.Attempt = attempt
@@ -190,13 +201,42 @@ func (b *Biometric) prompt(ctx context.Context, p native.Prompt) error {
 	}
 }
 
+// usable says why the device cannot run prompt p now (biometry unusable
+// and no device credential allowed or set), or returns nil; the device is
+// held.
+func (b *Biometric) usable(ctx context.Context, p native.Prompt) error {
+	st, err := b.shim.Status(ctx)
+	if err != nil {
+		if !p.AllowDeviceCredential {
+			return failure(err, BiometryNotAvailable)
+		}
+		// The device could not say; let it try the device credential.
+	} else if code, msg := unusable(st); code != "" {
+		if !p.AllowDeviceCredential {
+			return &Error{Code: code, Message: msg}
+		}
+		if !st.DeviceCredential {
+			return &Error{Code: PasscodeNotSet, Message: "Biometry is not usable and no device passcode is set."}
+		}
+	}
+	return nil
+}
+
 // failure turns a shim's error into an *Error with one of the eleven
 // codes: the shim's own *Error when its code is valid, otherwise an Error
 // with code def whose message is the error's text.
 func failure(err error, def Code) *Error {
-	var e *Error
-	if errors.As(err, &e) && e.Code.Valid() {
+	if e, ok := asError(err); ok && e.Code.Valid() {
 		return e
 	}
 	return &Error{Code: def, Message: err.Error(), Err: err}
+}
+
+// asError returns the first *Error of err's chain.
+func asError(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) && e != nil {
+		return e, true
+	}
+	return nil, false
 }

@@ -7,9 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capguard/capguard/acl"
 	"github.com/capguard/capguard/biometric"
+	"github.com/capguard/capguard/ipc"
 	"github.com/capguard/capguard/native"
 	"github.com/capguard/capguard/native/sim"
+	"github.com/capguard/capguard/policy"
 )
 
 func TestAuthenticateErrorsMatchByCode(t *testing.T) {
@@ -207,11 +210,57 @@ func TestCancelledCallsLeaveOthersServed(t *testing.T) {
 	}
 }
 
-func TestNewRejectsNilShim(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("New(nil) did not panic")
-		}
-	}()
-	biometric.New(nil)
+// A core without a device (New(nil), the zero value) answers every call
+// with an error or an unavailable status: it never panics and never
+// blocks (issue 25, zero values).
+func TestNoDevice(t *testing.T) {
+	ctx := context.Background()
+	for name, b := range map[string]*biometric.Biometric{"New(nil)": biometric.New(nil), "zero value": {}, "nil pointer": nil} {
+		t.Run(name, func(t *testing.T) {
+			st, err := b.Status(ctx)
+			if err != nil || st.IsAvailable || st.ErrorCode != biometric.BiometryNotAvailable {
+				t.Errorf("Status = %+v, %v; want unavailable", st, err)
+			}
+			if err := b.Authenticate(ctx, "Why", biometric.AuthOptions{}); !errors.Is(err, biometric.BiometryNotAvailable) {
+				t.Errorf("Authenticate: %v", err)
+			}
+			if err := b.SetData(ctx, "d", "n", []byte("x"), biometric.AuthOptions{}); !errors.Is(err, biometric.BiometryNotAvailable) {
+				t.Errorf("SetData: %v", err)
+			}
+			if _, err := b.GetData(ctx, "d", "n", "Why", biometric.AuthOptions{}); !errors.Is(err, biometric.BiometryNotAvailable) {
+				t.Errorf("GetData: %v", err)
+			}
+			if _, err := b.HasData(ctx, "d", "n"); !errors.Is(err, biometric.BiometryNotAvailable) {
+				t.Errorf("HasData: %v", err)
+			}
+			if err := b.RemoveData(ctx, "d", "n"); !errors.Is(err, biometric.BiometryNotAvailable) {
+				t.Errorf("RemoveData: %v", err)
+			}
+			if err := b.Register(nil); err == nil {
+				t.Error("Register(nil) succeeded")
+			}
+			if err := b.RegisterBiometry(nil); err == nil {
+				t.Error("RegisterBiometry(nil) succeeded")
+			}
+			inv := &ipc.Invocation{Command: "open_vault", Window: "main", Webview: "main", Origin: acl.LocalOrigin}
+			if err := biometric.NewStepUp(b).Meet(ctx, inv, policy.Obligation{Type: policy.ObligationBiometric}); err == nil {
+				t.Error("a StepUp without a device met an obligation")
+			}
+			if err := b.MeetObligation(ctx, inv, policy.Obligation{Type: policy.ObligationBiometric}); err == nil {
+				t.Error("MeetObligation without a device met an obligation")
+			}
+		})
+	}
+	var s *biometric.StepUp
+	if err := s.Meet(ctx, &ipc.Invocation{}, policy.Obligation{Type: policy.ObligationBiometric}); err == nil {
+		t.Error("a nil StepUp met an obligation")
+	}
+	s.Forget()
+	if s.Remembered() != 0 {
+		t.Error("a nil StepUp remembers")
+	}
+	var zero biometric.StepUp
+	if err := zero.Meet(ctx, &ipc.Invocation{}, policy.Obligation{Type: policy.ObligationBiometric}); err == nil {
+		t.Error("the zero StepUp met an obligation")
+	}
 }

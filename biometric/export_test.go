@@ -1,13 +1,16 @@
 package biometric
 
-// Waiting returns how many calls wait for the shared prompt of a caller
-// (0 when none is in progress), for tests to know when concurrent calls
-// have all joined it.
+// Waiting returns how many calls wait for the shared prompts of a caller,
+// under any reason (0 when none is in progress), for tests to know when
+// concurrent calls have all joined.
 func (s *StepUp) Waiting(window, webview, origin string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f := s.flights[caller{window, webview, origin}]; f != nil {
-		return f.waiters
+	n := 0
+	for k, f := range s.flights {
+		if k.caller == (caller{window, webview, origin}) {
+			n += f.waiters
+		}
 	}
-	return 0
+	return n
 }

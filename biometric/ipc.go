@@ -2,6 +2,7 @@ package biometric
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/capguard/capguard/ipc"
 )
@@ -17,6 +18,9 @@ func Commands() []string { return []string{"authenticate", "status"} }
 //
 // Put the router behind the guard (Router.Guard) to serve them.
 func (b *Biometric) Register(r *ipc.Router) error {
+	if r == nil {
+		return fmt.Errorf("biometric: Register on a nil router")
+	}
 	if err := r.HandlePlugin(Name, "status", ipc.HandlerFunc(b.serveStatus)); err != nil {
 		return err
 	}

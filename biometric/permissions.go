@@ -14,7 +14,7 @@ import (
 // permission identifiers and commands ("plugin:biometric|status").
 const Name = "biometric"
 
-//go:embed permissions
+//go:embed permissions biometry/permissions
 var permissionFS embed.FS
 
 // Permissions returns the plugin's permission folder: the hand-written

@@ -3,8 +3,10 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -77,12 +79,19 @@ func (tl *tally) compare(t *testing.T, name, dir string, target acl.Target, r *a
 	if !a.OK {
 		t.Fatalf("%s: Tauri cannot decide: %s", name, a.Error)
 	}
-	if len(a.Decisions) != len(reqs) {
-		t.Fatalf("%s: %d decisions for %d requests", name, len(a.Decisions), len(reqs))
+	tl.check(t, name, r, reqs, wire, a.Decisions)
+}
+
+// check compares capguard's decisions on r with Tauri's for the same
+// requests, and records every disagreement.
+func (tl *tally) check(t *testing.T, name string, r *acl.Resolved, reqs []acl.Request, wire []wireRequest, decisions []oracleDecision) {
+	t.Helper()
+	if len(decisions) != len(reqs) {
+		t.Fatalf("%s: %d decisions for %d requests", name, len(decisions), len(reqs))
 	}
 	for i, req := range reqs {
 		mine := r.Decide(req)
-		theirs := a.Decisions[i]
+		theirs := decisions[i]
 		tl.requests++
 		if theirs.Allowed {
 			tl.allowed++
@@ -169,8 +178,10 @@ func corpusRequests(r *acl.Resolved, rng *rand.Rand, n int) []acl.Request {
 	g := policytest.NewGenerator(r, rng)
 	labels := map[string]bool{"unlisted-window": true, "": true}
 	for _, m := range []map[string][]*acl.ResolvedCommand{r.Allowed, r.Denied} {
-		for _, list := range m {
-			for _, e := range list {
+		// In command order: rng draws in a fixed order, so that a seed
+		// gives the same requests on every run.
+		for _, cmd := range slices.Sorted(maps.Keys(m)) {
+			for _, e := range m[cmd] {
 				for _, gl := range append(append([]*acl.Glob(nil), e.Windows...), e.Webviews...) {
 					labels[gl.String()] = true
 					labels[policytest.Instantiate(gl.String(), rng)] = true
@@ -254,59 +265,74 @@ func TestIPCPathMatchesTauri(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		var reqs []acl.Request
-		var wire []wireRequest
-		for _, req := range corpusRequests(r, rng, 400) {
-			if req.Window == "" || strings.ContainsAny(req.Window, "\x00\uFFFD") {
-				continue // Tauri cannot create a window with that label
-			}
-			req.Webview = req.Window
-			req, w := toWire(req)
-			if mockLocal(w.Origin) {
-				// The mock runtime serves the app on tauri://localhost: a
-				// page there is the local origin, for Tauri and capguard.
-				req.Origin = acl.LocalOrigin
-			}
-			reqs, wire = append(reqs, req), append(wire, w)
-		}
+		reqs, wire := ipcRequests(r, rng, 400)
 		a := o.do(t, map[string]any{"op": "ipc", "dir": c.dir, "target": c.target.String(), "requests": wire})
 		if !a.OK || len(a.Results) != len(reqs) {
 			t.Fatalf("%s: the mock runtime answered %d results for %d requests: %s", c.name, len(a.Results), len(reqs), a.Error)
 		}
-		_, hasApp := r.Manifests[acl.AppKey]
-		for i, req := range reqs {
-			var res ipcResult
-			if err := json.Unmarshal(a.Results[i], &res); err != nil {
-				t.Fatal(err)
-			}
-			if res.Skipped {
-				continue
-			}
-			tl.requests++
-			mine := r.Decide(req).Allowed
-			// A plugin call that passes the ACL reaches the plugin lookup
-			// (there is no such plugin in the mock app): anything but the
-			// ACL's rejection means "allowed".
-			theirs := !res.ACLRejected
-			if theirs {
-				tl.allowed++
-			}
-			if mine == theirs {
-				continue
-			}
-			reqText, _ := json.Marshal(wire[i])
-			desc := fmt.Sprintf("%s: %s: capguard allowed=%v, Tauri's IPC path reached=%v (%s)", c.name, reqText, mine, res.Reached, truncate(string(res.Message), 120))
-			if !mine && res.Reached && !strings.HasPrefix(req.Command, "plugin:") && !hasApp && req.Origin.IsLocal() {
-				tl.classes[classBareCommand]++
-				if tl.examples[classBareCommand] == "" {
-					tl.examples[classBareCommand] = desc
-				}
-				continue
-			}
-			tl.bugs = append(tl.bugs, desc)
-		}
+		tl.checkIPC(t, c.name, r, reqs, wire, a.Results)
 	}
 	tl.report(t, "IPC path sample", 5_000)
+}
+
+// ipcRequests draws n corpus requests for r that the mock runtime can
+// send: a window label Tauri accepts, the same webview label, and a page
+// of the mock app's own URL taken as local on both sides.
+func ipcRequests(r *acl.Resolved, rng *rand.Rand, n int) ([]acl.Request, []wireRequest) {
+	var reqs []acl.Request
+	var wire []wireRequest
+	for _, req := range corpusRequests(r, rng, n) {
+		if req.Window == "" || strings.ContainsAny(req.Window, "\x00\uFFFD") {
+			continue // Tauri cannot create a window with that label
+		}
+		req.Webview = req.Window
+		req, w := toWire(req)
+		if mockLocal(w.Origin) {
+			// The mock runtime serves the app on tauri://localhost: a
+			// page there is the local origin, for Tauri and capguard.
+			req.Origin = acl.LocalOrigin
+		}
+		reqs, wire = append(reqs, req), append(wire, w)
+	}
+	return reqs, wire
+}
+
+// checkIPC compares capguard's decisions on r with what Tauri's IPC path
+// did with the same requests, and records every disagreement.
+func (tl *tally) checkIPC(t *testing.T, name string, r *acl.Resolved, reqs []acl.Request, wire []wireRequest, results []json.RawMessage) {
+	t.Helper()
+	_, hasApp := r.Manifests[acl.AppKey]
+	for i, req := range reqs {
+		var res ipcResult
+		if err := json.Unmarshal(results[i], &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Skipped {
+			continue
+		}
+		tl.requests++
+		mine := r.Decide(req).Allowed
+		// A plugin call that passes the ACL reaches the plugin lookup
+		// (there is no such plugin in the mock app): anything but the
+		// ACL's rejection means "allowed".
+		theirs := !res.ACLRejected
+		if theirs {
+			tl.allowed++
+		}
+		if mine == theirs {
+			continue
+		}
+		reqText, _ := json.Marshal(wire[i])
+		desc := fmt.Sprintf("%s: %s: capguard allowed=%v, Tauri's IPC path reached=%v (%s)", name, reqText, mine, res.Reached, truncate(string(res.Message), 120))
+		if !mine && res.Reached && !strings.HasPrefix(req.Command, "plugin:") && !hasApp && req.Origin.IsLocal() {
+			tl.classes[classBareCommand]++
+			if tl.examples[classBareCommand] == "" {
+				tl.examples[classBareCommand] = desc
+			}
+			continue
+		}
+		tl.bugs = append(tl.bugs, desc)
+	}
 }
 
 // mockLocal tells whether Tauri's IPC path in the mock runtime takes a page

@@ -142,6 +142,16 @@ type answer struct {
 	Schema    string            `json:"schema"`
 	Decisions []oracleDecision  `json:"decisions"`
 	Results   []json.RawMessage `json:"results"`
+	// Added says, per capability of a runtime operation, whether Tauri
+	// took it.
+	Added []addedResult `json:"added"`
+}
+
+// addedResult is Tauri's answer to one add_capability call.
+type addedResult struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error"`
+	Panic string `json:"panic"`
 }
 
 type oracleDecision struct {

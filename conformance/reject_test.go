@@ -16,7 +16,7 @@ import (
 )
 
 // extraErrorRules are the checks `capguard validate` makes that Tauri's
-// build does not (README, "Validate"): a file Tauri accepts may still get
+// build does not (docs/validate.md): a file Tauri accepts may still get
 // errors from these rules, and from no other.
 var extraErrorRules = map[string]string{
 	schema.RuleScope: "a scope entry that the plugin's own scope schema rejects (Tauri reads scopes only when the command runs)",

@@ -463,11 +463,12 @@ type Packages struct {
 	root *os.Root // node_modules; nil when the packages are missing
 	// Dir is the node_modules folder the packages are served from.
 	Dir string `json:"dir,omitempty"`
-	// Installed tells whether both packages were found; API and
-	// Biometric are their versions.
+	// Installed tells whether the three packages were found; API,
+	// Biometric and Biometry are their versions.
 	Installed bool   `json:"installed"`
 	API       string `json:"api,omitempty"`
 	Biometric string `json:"biometric,omitempty"`
+	Biometry  string `json:"biometry,omitempty"`
 	// Install says how to install them (InstallHint).
 	Install string `json:"install"`
 	// Problem says why they are not used.
@@ -475,7 +476,7 @@ type Packages struct {
 }
 
 // servedPackages are the package folders the pages may load files from.
-var servedPackages = []string{"@tauri-apps/api", "@tauri-apps/plugin-biometric"}
+var servedPackages = []string{"@tauri-apps/api", "@tauri-apps/plugin-biometric", "@choochmeque/tauri-plugin-biometry-api"}
 
 func findPackages(dir string) Packages {
 	p := Packages{Install: InstallHint}
@@ -506,7 +507,7 @@ func findPackages(dir string) Packages {
 		}
 		versions[i] = meta.Version
 	}
-	p.root, p.Dir, p.Installed, p.API, p.Biometric = root, dir, true, versions[0], versions[1]
+	p.root, p.Dir, p.Installed, p.API, p.Biometric, p.Biometry = root, dir, true, versions[0], versions[1], versions[2]
 	return p
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/capguard/capguard/demo"
 	"github.com/capguard/capguard/examples"
 	"github.com/capguard/capguard/ipc"
+	"github.com/capguard/capguard/native"
 	"github.com/capguard/capguard/native/sim"
 )
 
@@ -191,7 +193,7 @@ func TestPagesAndMatrix(t *testing.T) {
 		}
 		rows = append(rows, line)
 	}
-	if got := fmt.Sprint(m["commands"], rows); got != "[plugin:biometric|authenticate plugin:biometric|status open_vault] [main:YYY settings:nYn untrusted:nnn]" {
+	if got := fmt.Sprint(m["commands"], rows); got != "[plugin:biometric|authenticate plugin:biometric|status plugin:biometry|authenticate plugin:biometry|get_data plugin:biometry|has_data plugin:biometry|remove_data plugin:biometry|set_data plugin:biometry|status open_vault] [main:YYYYYYYYY settings:nYnnnnnnn untrusted:nnnnnnnnn]" {
 		t.Errorf("matrix %s", got)
 	}
 }
@@ -311,6 +313,25 @@ func TestDeviceControls(t *testing.T) {
 	if r.status != 200 || !strings.Contains(r.body, `"lockedOut":false`) {
 		t.Errorf("unlock: %d %s", r.status, r.body)
 	}
+	// A new enrollment invalidates the device's keys, and the demo enrolls
+	// a new step-up key at once.
+	ctx := context.Background()
+	if err := s.Device().SetData(ctx, native.Prompt{Reason: "r"}, "d", "n", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	r = do(t, "POST", s.URL()+"api/device/enroll", map[string]string{"Content-Type": "application/json"}, `{}`)
+	if r.status != 200 {
+		t.Errorf("enroll: %d %s", r.status, r.body)
+	}
+	if _, err := s.Device().GetData(ctx, native.Prompt{Reason: "r"}, "d", "n"); !errors.Is(err, native.DataNeedsReenrollment) {
+		t.Errorf("after a new enrollment the record opens: %v", err)
+	}
+	if _, err := s.Device().StepUpKey(ctx, false); err != nil {
+		t.Errorf("no step-up key after the new enrollment: %v", err)
+	}
+	if r := do(t, "POST", s.URL()+"api/device/enroll", map[string]string{"Content-Type": "application/json", "Origin": "http://evil.example"}, `{}`); r.status != http.StatusForbidden {
+		t.Errorf("a cross-site enroll: %d", r.status)
+	}
 }
 
 func TestHostCheck(t *testing.T) {
@@ -352,6 +373,8 @@ func TestPackages(t *testing.T) {
 		write("@tauri-apps/api/core.js", `export const x = 1`)
 		write("@tauri-apps/plugin-biometric/package.json", `{"version":"2.3.3"}`)
 		write("@tauri-apps/plugin-biometric/dist-js/index.js", `export const y = 2`)
+		write("@choochmeque/tauri-plugin-biometry-api/package.json", `{"version":"0.2.8"}`)
+		write("@choochmeque/tauri-plugin-biometry-api/dist-js/index.js", `export const z = 3`)
 		write("secret.js", `secret`)
 		if err := os.Symlink(filepath.Join(dir, "secret.js"), filepath.Join(dir, "@tauri-apps/api/abs.js")); err != nil {
 			t.Fatal(err)
@@ -362,7 +385,8 @@ func TestPackages(t *testing.T) {
 		s := start(t, func(c *demo.Config) { c.NodeModules = dir })
 		w := window(t, s, "settings")
 		_, _, html := page(t, s, w)
-		if !strings.Contains(html, `<script type="importmap"`) || !strings.Contains(html, `"@tauri-apps/plugin-biometric":"/npm/@tauri-apps/plugin-biometric/dist-js/index.js"`) {
+		if !strings.Contains(html, `<script type="importmap"`) || !strings.Contains(html, `"@tauri-apps/plugin-biometric":"/npm/@tauri-apps/plugin-biometric/dist-js/index.js"`) ||
+			!strings.Contains(html, `"@choochmeque/tauri-plugin-biometry-api":"/npm/@choochmeque/tauri-plugin-biometry-api/dist-js/index.js"`) {
 			t.Errorf("no import map in the page")
 		}
 		for _, tc := range []struct {
@@ -372,6 +396,8 @@ func TestPackages(t *testing.T) {
 			{"npm/@tauri-apps/api/core.js", 200},
 			{"npm/@tauri-apps/api/core", 200},
 			{"npm/@tauri-apps/plugin-biometric/dist-js/index.js", 200},
+			{"npm/@choochmeque/tauri-plugin-biometry-api/dist-js/index.js", 200},
+			{"npm/@choochmeque/other/x.js", 404},
 			{"npm/@tauri-apps/api/package.json", 404},
 			{"npm/secret.js", 404},
 			{"npm/@tauri-apps/api/../../secret.js", 307}, // net/http cleans it: npm/secret.js
@@ -389,7 +415,7 @@ func TestPackages(t *testing.T) {
 			}
 		}
 		st := state(t, s)["packages"].(map[string]any)
-		if st["installed"] != true || st["api"] != "2.0.0" || st["biometric"] != "2.3.3" {
+		if st["installed"] != true || st["api"] != "2.0.0" || st["biometric"] != "2.3.3" || st["biometry"] != "0.2.8" {
 			t.Errorf("packages %v", st)
 		}
 	})

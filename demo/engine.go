@@ -36,12 +36,19 @@ func (s *Server) setUp() error {
 		capguard.WithObserver(s.observe),
 		capguard.WithAudit(s.audit),
 		capguard.WithStepUp(biometric.OnStepUp(s.steppedUp)),
+		capguard.WithSecretObserver(s.secretAccess),
 	}
 	if s.cfg.Verbose {
 		opts = append(opts, capguard.Verbose())
 	}
 	if s.app, err = capguard.New(s.cfg.Resolved, s.device, opts...); err != nil {
 		return err
+	}
+	// The simulated device's step-up key is enrolled at start, as an app
+	// enrolls it once at set-up: signed obligations (capguard.json's
+	// "binding": "signed") verify against it.
+	if _, err := s.app.StepUp.EnrollKey(ctx); err != nil {
+		return fmt.Errorf("demo: enrolling the step-up key: %w", err)
 	}
 	return s.app.Router.Handle("open_vault", ipc.HandlerFunc(s.openVault))
 }
@@ -58,7 +65,11 @@ func (s *Server) source() (policy.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	reread := policy.AppSource(s.cfg.Dir, s.cfg.Resolved.Target, acl.Manifests{biometric.Name: m})
+	bm, err := biometric.BiometryManifest()
+	if err != nil {
+		return nil, err
+	}
+	reread := policy.AppSource(s.cfg.Dir, s.cfg.Resolved.Target, acl.Manifests{biometric.Name: m, biometric.BiometryName: bm})
 	done := false // NewStore reads the first version once, before any reload
 	return func(ctx context.Context) (*policy.Input, error) {
 		if !done {
@@ -115,6 +126,8 @@ func (s *Server) steppedUp(ev biometric.StepUpEvent) {
 		Obligations: []Obligation{{Type: ev.Obligation.Type, MaxAgeS: ev.Obligation.MaxAgeS, Reason: ev.Obligation.Reason, Met: ev.Err == nil}},
 	}
 	switch ev.Outcome {
+	case biometric.StepUpSigned:
+		e.Explanation = "prompted the user; the device's step-up key signed this call's challenge, and the signature verified"
 	case biometric.StepUpPrompted:
 		e.Explanation = "prompted the user; recognized"
 	case biometric.StepUpRemembered:
@@ -123,13 +136,27 @@ func (s *Server) steppedUp(ev biometric.StepUpEvent) {
 		e.Explanation = "met by the prompt of a concurrent call; recognized"
 	case biometric.StepUpFailed:
 		e.Explanation = "the user was not recognized: the call is refused and its handler does not run"
+		if ev.Binding == policy.BindingSigned {
+			e.Explanation = "no valid signature of this call: the call is refused and its handler does not run"
+		}
 	}
+	e.Binding = ev.Binding
 	if ev.Err != nil {
 		e.Error = ev.Err.Error()
 		e.Obligations[0].Error = e.Error
 		if code, ok := native.CodeOf(ev.Err); ok {
 			e.Code = string(code)
 		}
+	}
+	s.feed.add(e)
+}
+
+// secretAccess reports a secure-storage call (never its data).
+func (s *Server) secretAccess(ev biometric.SecretEvent) {
+	e := Entry{
+		Time: s.now(), Kind: "secret", Command: "plugin:biometry|" + string(ev.Op), Window: ev.Window, Webview: ev.Webview,
+		Origin: ev.Origin, Allowed: ev.Code == "", Code: string(ev.Code), Error: ev.Message, Binding: string(ev.Binding),
+		Explanation: fmt.Sprintf("%s of %s / %s", ev.Op, ev.Domain, ev.Name),
 	}
 	s.feed.add(e)
 }

@@ -17,7 +17,9 @@ type Entry struct {
 	Time time.Time `json:"time"`
 	// Kind is "decision", "refused" (by the bridge, before the guard),
 	// "stepup" (the biometric step-up of an obligation, reported before
-	// the decision of its call) or "reload" (Config.Watch).
+	// the decision of its call), "secret" (a secure-storage call the
+	// guard allowed: the record and its outcome, never the data) or
+	// "reload" (Config.Watch).
 	Kind    string `json:"kind"`
 	Command string `json:"command"`
 	Window  string `json:"window,omitempty"`
@@ -46,9 +48,13 @@ type Entry struct {
 	Version uint64 `json:"version,omitempty"`
 	// Changed are the files whose changes led to a reload.
 	Changed []string `json:"changed,omitempty"`
-	// Outcome is how a step-up went: "prompted", "remembered", "shared"
-	// or "failed" (biometric.StepUpOutcome).
+	// Outcome is how a step-up went: "prompted", "remembered", "shared",
+	// "signed" or "failed" (biometric.StepUpOutcome).
 	Outcome string `json:"outcome,omitempty"`
+	// Binding is, for a step-up, how it was proved ("event": the device's
+	// word; "signed": a verified signature) and, for a secret, how the
+	// device releases it ("key" or "event").
+	Binding string `json:"binding,omitempty"`
 	// Code is the biometric error code of a failed step-up
 	// ("userCancel", ...).
 	Code string `json:"code,omitempty"`

@@ -33,6 +33,7 @@ func (s *Server) dashboardHandler() http.Handler {
 	mux.HandleFunc("GET /api/events", s.serveEvents)
 	mux.HandleFunc("POST /api/device/next", s.control(s.deviceNext))
 	mux.HandleFunc("POST /api/device/unlock", s.control(s.unlock))
+	mux.HandleFunc("POST /api/device/enroll", s.control(s.enroll))
 	mux.HandleFunc("POST /api/stepup/forget", s.control(s.forget))
 	return mux
 }
@@ -83,7 +84,8 @@ func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request) {
 const importMap = `{"imports":{` +
 	`"@tauri-apps/api/core":"/npm/@tauri-apps/api/core.js",` +
 	`"@tauri-apps/api/":"/npm/@tauri-apps/api/",` +
-	`"@tauri-apps/plugin-biometric":"/npm/@tauri-apps/plugin-biometric/dist-js/index.js"}}`
+	`"@tauri-apps/plugin-biometric":"/npm/@tauri-apps/plugin-biometric/dist-js/index.js",` +
+	`"@choochmeque/tauri-plugin-biometry-api":"/npm/@choochmeque/tauri-plugin-biometry-api/dist-js/index.js"}}`
 
 func (s *Server) serveWindow(w http.ResponseWriter, r *http.Request, win Window) {
 	// Only a load the host launched gets a token: a GET without a valid
@@ -193,7 +195,7 @@ func ruleText(r *acl.ObligationRule) string {
 	labels("windows", r.Windows)
 	labels("webviews", r.Webviews)
 	b.WriteString(": ")
-	b.WriteString(obligationText(r.Type, r.MaxAgeS, r.Reason))
+	b.WriteString(obligationText(r.Type, r.MaxAgeS, r.Reason, r.Binding))
 	return b.String()
 }
 
@@ -225,6 +227,11 @@ type deviceLog struct {
 	// Status and Authenticate count the calls of each method.
 	Status       int `json:"status"`
 	Authenticate int `json:"authenticate"`
+	// Vault counts the attempts of set_data and get_data (each prompts,
+	// the key being bound to an authentication), Sign those of signed
+	// step-ups.
+	Vault int `json:"vault"`
+	Sign  int `json:"sign"`
 	// LockedOut tells whether biometry is locked, worked out from the log
 	// with the simulator's rules (asking the device would add a status
 	// call to its log): LockoutAfter misses in a row, or a scripted
@@ -254,7 +261,8 @@ func (s *Server) deviceLog() deviceLog {
 	// The totals come from the device's counters: its call log keeps only
 	// the last calls.
 	d := deviceLog{Pending: s.device.Pending(), Calls: []deviceCall{},
-		Status: s.device.Count(sim.MethodStatus), Authenticate: s.device.Count(sim.MethodAuthenticate)}
+		Status: s.device.Count(sim.MethodStatus), Authenticate: s.device.Count(sim.MethodAuthenticate),
+		Vault: s.device.Count(sim.MethodSetData) + s.device.Count(sim.MethodGetData), Sign: s.device.Count(sim.MethodSign)}
 	s.mu.Lock()
 	unlocked := s.unlocked
 	s.mu.Unlock()
@@ -267,7 +275,10 @@ func (s *Server) deviceLog() deviceLog {
 	}
 	for i, c := range calls {
 		switch c.Method {
-		case sim.MethodAuthenticate:
+		case sim.MethodAuthenticate, sim.MethodSetData, sim.MethodGetData, sim.MethodSign:
+			if c.Outcome == "" {
+				break // refused before a sample (a missing record, bad input)
+			}
 			if c.Start.Before(unlocked) {
 				break // before the last unlock, which reset everything
 			}
@@ -290,7 +301,7 @@ func (s *Server) deviceLog() deviceLog {
 			continue
 		}
 		dc := deviceCall{N: i + 1, Time: c.Start, Method: string(c.Method), Outcome: string(c.Outcome), Code: string(c.Code), MS: c.End.Sub(c.Start).Milliseconds()}
-		if c.Method == sim.MethodAuthenticate {
+		if c.Prompt.Reason != "" {
 			dc.Attempt, dc.Max, dc.Reason = c.Prompt.Attempt, c.Prompt.MaxAttempts, c.Prompt.Reason
 		}
 		d.Calls = append(d.Calls, dc)
@@ -305,6 +316,16 @@ func (s *Server) deviceLog() deviceLog {
 func (s *Server) forget(*http.Request) error {
 	s.app.StepUp.Forget()
 	return nil
+}
+
+// enroll plays a new biometric enrollment on the simulated device: every
+// key it made before is invalidated (stored secrets answer
+// dataNeedsReenrollment), and the step-up key is enrolled again so that
+// signed step-up keeps working, as an app would after re-enrollment.
+func (s *Server) enroll(r *http.Request) error {
+	s.device.Enroll()
+	_, err := s.app.StepUp.EnrollKey(r.Context())
+	return err
 }
 
 func (s *Server) unlock(*http.Request) error {

@@ -143,7 +143,7 @@ func TestStepUp(t *testing.T) {
 	if _, stepUp, _ := st.cell("main", "plugin:biometric|authenticate"); len(stepUp) != 0 {
 		t.Errorf("authenticate has a step-up: %q", stepUp)
 	}
-	if fmt.Sprint(st.Live.StepUps) != `[open_vault from windows main: biometric, at most 60 s old: "Unlock your vault"]` {
+	if fmt.Sprint(st.Live.StepUps) != `[open_vault from windows main: biometric, at most 60 s old: "Unlock your vault" plugin:biometry|remove_data from windows main: biometric, signed (a signature of the call by the step-up key), on every call: "Delete a stored secret"]` {
 		t.Errorf("step-up rules %q", st.Live.StepUps)
 	}
 

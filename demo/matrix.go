@@ -103,15 +103,18 @@ func stepUps(ext *acl.Extension, command, window string) []string {
 	var out []string
 	for _, r := range ext.Obligations {
 		if r.MatchesCommand(command) && r.MatchesLabel(window, window) {
-			out = append(out, obligationText(r.Type, r.MaxAgeS, r.Reason))
+			out = append(out, obligationText(r.Type, r.MaxAgeS, r.Reason, r.Binding))
 		}
 	}
 	return out
 }
 
 // obligationText is how the dashboard describes an obligation.
-func obligationText(typ string, maxAgeS int, reason string) string {
+func obligationText(typ string, maxAgeS int, reason, binding string) string {
 	t := typ
+	if binding == policy.BindingSigned {
+		t += ", signed (a signature of the call by the step-up key)"
+	}
 	if maxAgeS > 0 {
 		t += fmt.Sprintf(", at most %d s old", maxAgeS)
 	} else {

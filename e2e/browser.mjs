@@ -1,5 +1,6 @@
 // Drives Chromium through capguard's demo: the pages call the real
-// @tauri-apps/plugin-biometric and @tauri-apps/api, the dashboard scripts
+// @tauri-apps/plugin-biometric, @tauri-apps/api and
+// @choochmeque/tauri-plugin-biometry-api, the dashboard scripts
 // the simulated device. The script records what every call returned and
 // what the dashboard showed; the Go test (e2e_test.go) checks it.
 //
@@ -159,6 +160,50 @@ try {
   step('main.authenticate.locked', await call('main', 'authenticate', 'Open your wallet'))
   await dashboard('unlock')
   step('main.checkStatus.unlocked', await call('main', 'checkStatus'))
+
+  // Secrets with the unmodified @choochmeque/tauri-plugin-biometry-api:
+  // main may keep records of app.capguard.vault (not its recovery-code),
+  // each get is one authentication, and removing a record needs a signed
+  // step-up (the example's capguard.json).
+  const bcall = (name, method, ...args) => frames[name].evaluate(([m, a]) => window.demo.biometry[m](...a), [method, args])
+  const rec = (name, extra = {}) => ({ domain: 'app.capguard.vault', name, ...extra })
+  const vaultSecret = 'e2e-vault-' + randomBytes(8).toString('hex')
+  step('biometry.secret', vaultSecret)
+  step('biometry.checkStatus', await bcall('main', 'checkStatus'))
+  step('biometry.has.before', await bcall('main', 'hasData', rec('wallet-key')))
+  let d0 = await device()
+  step('biometry.set', await bcall('main', 'setData', rec('wallet-key', { data: vaultSecret })))
+  step('biometry.has.after', await bcall('main', 'hasData', rec('wallet-key')))
+  step('biometry.get', await bcall('main', 'getData', rec('wallet-key', { reason: 'Open your wallet key' })))
+  step('biometry.prompts', (await device()).vault - d0.vault)
+  await dashboard('next', 'user-cancel', 1)
+  step('biometry.get.cancel', await bcall('main', 'getData', rec('wallet-key', { reason: 'Open your wallet key' })))
+  d0 = await device()
+  step('biometry.get.denied-name', await bcall('main', 'getData', rec('recovery-code', { reason: 'r' })))
+  step('biometry.get.other-domain', await bcall('main', 'getData', { domain: 'com.other.app', name: 'wallet-key', reason: 'r' }))
+  step('biometry.set.denied-name', await bcall('main', 'setData', rec('recovery-code', { data: 'x' })))
+  step('biometry.outside.device', (await device()).vault - d0.vault)
+  await dashboard('next', 'lockout', 1)
+  step('biometry.get.lockout', await bcall('main', 'getData', rec('wallet-key', { reason: 'Open your wallet key' })))
+  await dashboard('unlock')
+  await dashboard('next', 'hooked-success', 1)
+  step('biometry.get.hooked', await bcall('main', 'getData', rec('wallet-key', { reason: 'Open your wallet key' })))
+  // A hooked success does not pass the signed step-up of remove_data.
+  await dashboard('next', 'hooked-success', 1)
+  step('biometry.remove.hooked', await bcall('main', 'removeData', rec('wallet-key')))
+  step('biometry.has.after-hooked', await bcall('main', 'hasData', rec('wallet-key')))
+  d0 = await device()
+  step('biometry.remove.signed', await bcall('main', 'removeData', rec('wallet-key')))
+  step('biometry.signatures', (await device()).sign - d0.sign)
+  step('biometry.has.after-remove', await bcall('main', 'hasData', rec('wallet-key')))
+  // A new enrollment invalidates what was stored before it.
+  step('biometry.set.again', await bcall('main', 'setData', rec('wallet-key', { data: vaultSecret })))
+  await clickAndWait('#enroll', '/api/device/enroll')
+  step('biometry.get.reenrolled', await bcall('main', 'getData', rec('wallet-key', { reason: 'Open your wallet key' })))
+  step('biometry.result-code', await frames.main.$eval('#results li', (li) => li.dataset.code || null))
+  step('biometry.has.reenrolled', await bcall('main', 'hasData', rec('wallet-key')))
+  step('biometry.settings.get', await bcall('settings', 'getData', rec('wallet-key', { reason: 'r' })))
+  step('biometry.untrusted.get', await bcall('untrusted', 'getData', rec('wallet-key', { reason: 'r' })))
 
   // settings: may check, may not authenticate; the device is not asked.
   step('settings.checkStatus', await call('settings', 'checkStatus'))

@@ -91,6 +91,35 @@ func TestBrowser(t *testing.T) {
 		{"settings.open_vault.secret", exact(`{"ok":false,"error":"Command open_vault not allowed by ACL"}`)},
 		{"stepup.vault-opened", exact(`5`)},
 
+		// Secrets with the unmodified tauri-plugin-biometry client (issue
+		// 21): set, get after an authentication, get cancelled, outside
+		// the scope, locked out, a hooked success, removal under a signed
+		// step-up, and data invalidated by a new enrollment.
+		{"biometry.checkStatus", exact(`{"ok":true,"value":{"isAvailable":true,"biometryType":2}}`)},
+		{"biometry.has.before", exact(`{"ok":true,"value":false}`)},
+		{"biometry.set", exact(`{"ok":true}`)},
+		{"biometry.has.after", exact(`{"ok":true,"value":true}`)},
+		{"biometry.get", vaultRecord(steps["biometry.secret"])},
+		{"biometry.prompts", exact(`2`)},
+		{"biometry.get.cancel", rejected("[userCancel] - ")},
+		{"biometry.get.denied-name", rejected("scopeDenied: biometry (app.capguard.vault, recovery-code) is denied by the capability's scope")},
+		{"biometry.get.other-domain", rejected("scopeDenied: biometry (com.other.app, wallet-key) is not in the capability's allow list")},
+		{"biometry.set.denied-name", rejected("scopeDenied: biometry (app.capguard.vault, recovery-code) is denied")},
+		{"biometry.outside.device", exact(`0`)},
+		{"biometry.get.lockout", rejected("[biometryLockout] - ")},
+		{"biometry.get.hooked", rejected("[internalError] - The key was not unlocked")},
+		{"biometry.remove.hooked", code("invalidSignature")},
+		{"biometry.has.after-hooked", exact(`{"ok":true,"value":true}`)},
+		{"biometry.remove.signed", exact(`{"ok":true}`)},
+		{"biometry.signatures", exact(`1`)},
+		{"biometry.has.after-remove", exact(`{"ok":true,"value":false}`)},
+		{"biometry.set.again", exact(`{"ok":true}`)},
+		{"biometry.get.reenrolled", rejected("[dataNeedsReenrollment] - ")},
+		{"biometry.result-code", exact(`"dataNeedsReenrollment"`)},
+		{"biometry.has.reenrolled", exact(`{"ok":true,"value":false}`)},
+		{"biometry.settings.get", exact(`{"ok":false,"error":"Command plugin:biometry|get_data not allowed by ACL"}`)},
+		{"biometry.untrusted.get", exact(`{"ok":false,"error":"Command plugin:biometry|get_data not allowed by ACL"}`)},
+
 		{"main.authenticate.nomatch-1", code("authenticationFailed")},
 		{"main.authenticate.nomatch-2", code("biometryLockout")},
 		{"main.checkStatus.locked", exact(`{"ok":true,"value":{"isAvailable":false,"biometryType":1,"error":"Biometry is locked out.","errorCode":"biometryLockout"}}`)},
@@ -116,18 +145,12 @@ func TestBrowser(t *testing.T) {
 		{"spoof.device-attempts", exact(`0`)},
 		{"settings.read-main", exact(`{"ok":false,"error":"TypeError: Failed to fetch"}`)},
 
-		{"matrix.cells", exact(`[
-			{"page":"main","cells":[["plugin:biometric|authenticate",true],["plugin:biometric|status",true],["open_vault",true]]},
-			{"page":"settings","cells":[["plugin:biometric|authenticate",false],["plugin:biometric|status",true],["open_vault",false]]},
-			{"page":"untrusted","cells":[["plugin:biometric|authenticate",false],["plugin:biometric|status",false],["open_vault",false]]}]`)},
-		{"matrix.stepup", exact(`[["main","open_vault"]]`)},
+		{"matrix.cells", exact(matrixCells(false))},
+		{"matrix.stepup", exact(`[["main","plugin:biometry|remove_data"],["main","open_vault"]]`)},
 
 		// Live reload of the watched copy of the app.
 		{"watch.reload", exact(`[{"allowed":true,"version":2,"changed":["capabilities/settings.toml"]}]`)},
-		{"watch.matrix", exact(`[
-			{"page":"main","cells":[["plugin:biometric|authenticate",true],["plugin:biometric|status",true],["open_vault",true]]},
-			{"page":"settings","cells":[["plugin:biometric|authenticate",true],["plugin:biometric|status",true],["open_vault",false]]},
-			{"page":"untrusted","cells":[["plugin:biometric|authenticate",false],["plugin:biometric|status",false],["open_vault",false]]}]`)},
+		{"watch.matrix", exact(matrixCells(true))},
 		{"watch.settings.authenticate", exact(`{"ok":true}`)},
 		{"watch.broken", brokenReload(filepath.Join(appDir, "capabilities", "settings.toml"))},
 		{"watch.settings.after-broken", exact(`{"ok":true}`)},
@@ -161,8 +184,10 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 	t.Run("decision feed", func(t *testing.T) {
-		var refused, settingsAuth, settingsAllowed int
+		var refused, settingsAuth, settingsAllowed, secrets int
 		stepUps := map[string]int{}
+		vaultSecret := ""
+		_ = json.Unmarshal(steps["biometry.secret"], &vaultSecret)
 		reloads := []bool{}
 		for _, e := range res.Final.Entries {
 			switch {
@@ -171,10 +196,25 @@ func TestBrowser(t *testing.T) {
 				if e.Status != 403 || e.Allowed {
 					t.Errorf("refusal %+v, want 403", e)
 				}
+			case e.Kind == "stepup" && e.Command == "plugin:biometry|remove_data":
+				// The signed step-up: refused for the hooked success,
+				// then met by a verified signature.
+				stepUps[e.Outcome]++
+				if e.Window != "main" || e.Binding != "signed" || (e.Outcome == "failed") != (e.Code == "invalidSignature") || e.Outcome != "failed" && e.Outcome != "signed" {
+					t.Errorf("signed step-up %+v", e)
+				}
 			case e.Kind == "stepup":
 				stepUps[e.Outcome]++
-				if e.Command != "open_vault" || e.Window != "main" || (e.Outcome == "failed") != (e.Code == "userCancel") {
+				if e.Command != "open_vault" || e.Window != "main" || e.Binding != "event" || (e.Outcome == "failed") != (e.Code == "userCancel") {
 					t.Errorf("step-up %+v", e)
+				}
+			case e.Kind == "secret":
+				secrets++
+				if e.Window != "main" || e.Origin != "local" || !strings.HasPrefix(e.Command, "plugin:biometry|") || e.Allowed != (e.Code == "") || e.Binding != "key" {
+					t.Errorf("secret access %+v", e)
+				}
+				if vaultSecret == "" || strings.Contains(e.Explanation+e.Error, vaultSecret) {
+					t.Errorf("the feed shows the stored data: %+v", e)
 				}
 			case e.Kind == "reload":
 				reloads = append(reloads, e.Allowed)
@@ -204,7 +244,13 @@ func TestBrowser(t *testing.T) {
 		if refused != 4 || settingsAuth != 4 || settingsAllowed != 2 {
 			t.Errorf("%d refusals and %d settings authenticate decisions (%d allowed), want 4, 4 and 2", refused, settingsAuth, settingsAllowed)
 		}
-		if fmt.Sprint(stepUps) != "map[failed:1 prompted:2 remembered:2 shared:1]" {
+		// Every storage call the guard let through reached the plugin and
+		// is in the feed (the settings and untrusted pages' calls were
+		// denied before it, and the hooked removal failed its step-up).
+		if secrets != 16 {
+			t.Errorf("%d secret-access entries, want 16", secrets)
+		}
+		if fmt.Sprint(stepUps) != "map[failed:2 prompted:2 remembered:2 shared:1 signed:1]" {
 			t.Errorf("step-up outcomes %v", stepUps)
 		}
 		if fmt.Sprint(reloads) != "[true false]" {
@@ -231,6 +277,10 @@ func TestBrowser(t *testing.T) {
 		}
 		if strings.Contains(string(data), secret) {
 			t.Fatalf("the audit log holds the secret argument %s", secret)
+		}
+		var vaultSecret string
+		if err := json.Unmarshal(steps["biometry.secret"], &vaultSecret); err != nil || vaultSecret == "" || strings.Contains(string(data), vaultSecret) {
+			t.Fatalf("the audit log holds the stored data %q (or none was recorded)", vaultSecret)
 		}
 		all := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 		decisions, reloads := 0, 0
@@ -276,9 +326,10 @@ func TestBrowser(t *testing.T) {
 				outcomes[o.Outcome]++
 			}
 		}
-		// Met: the first, the remembered, the two concurrent calls and the
-		// call with the secret; failed: the cancelled one.
-		if fmt.Sprint(outcomes) != "map[failed:1 met:5]" {
+		// Met: the first, the remembered, the two concurrent calls, the
+		// call with the secret and the signed removal; failed: the
+		// cancelled one and the hooked removal.
+		if fmt.Sprint(outcomes) != "map[failed:2 met:6]" {
 			t.Errorf("obligation outcomes in the audit log: %v", outcomes)
 		}
 		if len(res.AuditRows) == 0 || !strings.Contains(res.AuditRows[0], `"path":"capguard/authz"`) {
@@ -413,6 +464,56 @@ func refusal(want string) check {
 	return exact(fmt.Sprintf(`{"ok":false,"error":%q}`, want))
 }
 
+// rejected checks a rejection with a string, as tauri-plugin-biometry's
+// commands reject ("[code] - message", "scopeDenied: ..."), that starts
+// with prefix.
+func rejected(prefix string) check {
+	return func(got json.RawMessage) error {
+		var v struct {
+			OK    bool   `json:"ok"`
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(got, &v); err != nil || v.OK || !strings.HasPrefix(v.Error, prefix) {
+			return fmt.Errorf("want a rejection with a string starting %q (%v)", prefix, err)
+		}
+		return nil
+	}
+}
+
+// vaultRecord checks get_data's answer: the record, with the data that
+// was stored (secret, the JSON string browser.mjs recorded).
+func vaultRecord(secret json.RawMessage) check {
+	return func(got json.RawMessage) error {
+		var data string
+		if json.Unmarshal(secret, &data) != nil || data == "" {
+			return fmt.Errorf("browser.mjs recorded no stored data")
+		}
+		return exact(fmt.Sprintf(`{"ok":true,"value":{"domain":"app.capguard.vault","name":"wallet-key","data":%q}}`, data))(got)
+	}
+}
+
+// matrixCells is the dashboard's permission matrix of the example app:
+// main may call everything, settings only the biometric status (and, after
+// the live reload, authenticate), the untrusted page nothing.
+func matrixCells(reloaded bool) string {
+	cmds := []string{"plugin:biometric|authenticate", "plugin:biometric|status", "plugin:biometry|authenticate", "plugin:biometry|get_data",
+		"plugin:biometry|has_data", "plugin:biometry|remove_data", "plugin:biometry|set_data", "plugin:biometry|status", "open_vault"}
+	row := func(page string, allowed func(string) bool) string {
+		var cells []string
+		for _, c := range cmds {
+			cells = append(cells, fmt.Sprintf("[%q,%v]", c, allowed(c)))
+		}
+		return fmt.Sprintf(`{"page":%q,"cells":[%s]}`, page, strings.Join(cells, ","))
+	}
+	return "[" + strings.Join([]string{
+		row("main", func(string) bool { return true }),
+		row("settings", func(c string) bool {
+			return c == "plugin:biometric|status" || reloaded && c == "plugin:biometric|authenticate"
+		}),
+		row("untrusted", func(string) bool { return false }),
+	}, ",") + "]"
+}
+
 // results is what browser.mjs writes.
 type results struct {
 	Steps []struct {
@@ -439,6 +540,8 @@ type results struct {
 			Version     uint64   `json:"version"`
 			Outcome     string   `json:"outcome"`
 			Code        string   `json:"code"`
+			Binding     string   `json:"binding"`
+			Error       string   `json:"error"`
 		} `json:"entries"`
 		Device struct {
 			Authenticate int `json:"authenticate"`
@@ -486,8 +589,8 @@ func requirements(t *testing.T) environment {
 	if err := json.Unmarshal(data, &pkg); err != nil {
 		t.Fatalf("e2e/package.json: %v", err)
 	}
-	if len(pkg.Dependencies) != 3 {
-		t.Fatalf("e2e/package.json pins %d packages, want 3", len(pkg.Dependencies))
+	if len(pkg.Dependencies) != 4 {
+		t.Fatalf("e2e/package.json pins %d packages, want 4", len(pkg.Dependencies))
 	}
 	for name, version := range pkg.Dependencies {
 		data, err := os.ReadFile(filepath.Join(dir, name, "package.json"))

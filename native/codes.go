@@ -47,6 +47,51 @@ const (
 	BiometryNotEnrolled Code = "biometryNotEnrolled"
 )
 
+// The codes of a Vault or Signer beyond the eleven (the error codes of
+// tauri-plugin-biometry's storage commands, and capguard's own for a
+// signed step-up). They are not status codes: Valid is false for them,
+// Known is true.
+const (
+	// DataNotFound: no record of that domain and name.
+	DataNotFound Code = "dataNotFound"
+	// DataNeedsReenrollment: the record's key was invalidated (a new
+	// biometric enrollment, or the key deleted behind the app's back); the
+	// record is gone and must be stored again.
+	DataNeedsReenrollment Code = "dataNeedsReenrollment"
+	// DecryptionFailed: the record exists but does not open (corrupted or
+	// truncated, or not sealed for this domain and name).
+	DecryptionFailed Code = "decryptionFailed"
+	// InvalidInput: a domain, name or data the vault does not take.
+	InvalidInput Code = "invalidInput"
+	// ScopeDenied: the capability's scope does not allow the caller this
+	// domain and name.
+	ScopeDenied Code = "scopeDenied"
+	// InternalError: the device failed in a way no other code describes.
+	InternalError Code = "internalError"
+	// InvalidSignature: a signed step-up's signature did not verify (a
+	// device that reported success without signing, a replayed signature,
+	// one made for another call), or no step-up key is registered.
+	InvalidSignature Code = "invalidSignature"
+)
+
+var storageCodes = []Code{DataNotFound, DataNeedsReenrollment, DecryptionFailed, InvalidInput, ScopeDenied, InternalError, InvalidSignature}
+
+// StorageCodes returns the codes of a Vault or Signer beyond the eleven.
+func StorageCodes() []Code { return append([]Code(nil), storageCodes...) }
+
+// Known tells whether c is one of the eleven codes or a storage code.
+func (c Code) Known() bool {
+	if c.Valid() {
+		return true
+	}
+	for _, k := range storageCodes {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
 var codes = []Code{
 	AppCancel, AuthenticationFailed, InvalidContext, NotInteractive, PasscodeNotSet,
 	SystemCancel, UserCancel, UserFallback, BiometryLockout, BiometryNotAvailable,

@@ -10,6 +10,12 @@
 // prompt at a time, retries up to maxAttemps, availability checks, context
 // cancellation) lives in the biometric package, once for all devices.
 //
+// A device may also keep secrets (Vault: records sealed by a key that a
+// fresh authentication unlocks) and sign step-up challenges (Signer: an EC
+// P-256 key whose private half signs only inside an authentication). Both
+// say how they are bound (Binding): by a key operation, or only by the
+// device's report that the user was recognized.
+//
 // The package imports nothing of capguard's: both the plugin and every shim
 // can depend on it without cycles.
 package native

@@ -51,6 +51,7 @@ const OriginCacheSize = 1024
 type Native struct {
 	resolved *acl.Resolved
 	commands map[string]*command
+	table    commandTable // commands, for Decide
 	remotes  *remote.Matcher
 }
 
@@ -75,6 +76,7 @@ type command struct {
 
 	notAllowed Decision // known command, no entry matches
 	noLabel    Decision
+	single     []Decision  // by allow entry, when it alone matches
 	allowed    resultCache // by mask of matching allow entries
 	denied     resultCache // by mask of applying deny entries
 }
@@ -305,6 +307,7 @@ func Compile(r *acl.Resolved) (*Native, error) {
 	for _, c := range n.commands {
 		c.compile()
 	}
+	n.table = newCommandTable(n.commands)
 	return n, nil
 }
 
@@ -382,9 +385,10 @@ func (c *command) compile() {
 	}
 	// Prebuild the decisions most calls get: each single entry, each
 	// context's entries together, and each context's denials.
+	c.single = make([]Decision, len(c.allow))
 	for i := range c.allow {
 		m := uint64(1) << uint(i)
-		c.allowed.insert(m, c.buildAllow(m))
+		c.single[i] = c.allowed.insert(m, c.buildAllow(m))
 	}
 	for _, g := range byCtx {
 		c.allowed.insert(g.all, c.buildAllow(g.all))
@@ -408,7 +412,7 @@ func (n *Native) Decide(_ context.Context, req Request) (Decision, error) {
 	if n == nil {
 		return Decision{Reason: ErrNilEngine.Error()}, ErrNilEngine
 	}
-	c := n.commands[req.Command]
+	c := n.table.lookup(req.Command)
 	if c == nil {
 		return Decision{Reason: ReasonUnknownCommand}, nil
 	}
@@ -453,6 +457,11 @@ func (n *Native) Decide(_ context.Context, req Request) (Decision, error) {
 	}
 	if m == 0 {
 		return c.notAllowed, nil
+	}
+	if m&(m-1) == 0 {
+		// One entry matches, the most common case: its decision is
+		// prebuilt.
+		return c.single[bits.TrailingZeros64(m)], nil
 	}
 	if d, ok := c.allowed.lookup(m); ok {
 		return d, nil

@@ -204,7 +204,7 @@ func merge(own, added []Obligation) []Obligation {
 }
 
 func ruleObligation(r *acl.ObligationRule) Obligation {
-	return Obligation{Type: r.Type, MaxAgeS: r.MaxAgeS, Reason: r.Reason}
+	return Obligation{Type: r.Type, MaxAgeS: r.MaxAgeS, Reason: r.Reason, Binding: r.Binding}
 }
 
 // Explain returns the inner engine's explanation of a call when it has one

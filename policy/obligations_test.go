@@ -148,7 +148,7 @@ func TestWithExtensionErrors(t *testing.T) {
 		ext  string
 		want string
 	}{
-		{"unknown command", `{"obligations":[{"commands":["plugin:biometric|authenticat"],"type":"biometric"}]}`, `capguard.json:1:30: obligations[0].commands[0]: no permission of the manifests allows or denies a command "plugin:biometric|authenticat"; did you mean "plugin:biometric|authenticate" or "plugin:biometric|status"?`},
+		{"unknown command", `{"obligations":[{"commands":["plugin:biometric|authenticat"],"type":"biometric"}]}`, `capguard.json:1:30: obligations[0].commands[0]: no permission of the manifests allows or denies a command "plugin:biometric|authenticat"; did you mean "plugin:biometric|authenticate", "plugin:biometry|authenticate" or "plugin:biometric|status"?`},
 		{"pattern matching nothing", `{"obligations":[{"commands":["plugin:fs|*"],"type":"biometric"}]}`, `capguard.json:1:30: obligations[0].commands[0]: the pattern "plugin:fs|*" matches no command of the manifests`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,6 +214,6 @@ func ExampleWithExtension() {
 		fmt.Printf("%s: allowed %v, obligations %+v\n", cmd, d.Allowed, d.Obligations)
 	}
 	// Output:
-	// open_vault: allowed true, obligations [{Type:biometric MaxAgeS:300 Reason:Unlock your vault}]
+	// open_vault: allowed true, obligations [{Type:biometric MaxAgeS:300 Reason:Unlock your vault Binding:}]
 	// plugin:biometric|status: allowed true, obligations []
 }

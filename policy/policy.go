@@ -41,11 +41,32 @@ type Obligation struct {
 	MaxAgeS int
 	// Reason is the text shown to the user when the obligation prompts.
 	Reason string
+	// Binding says what proves a biometric obligation met: BindingEvent
+	// ("" means the same) takes the device's report that the user was
+	// recognized; BindingSigned asks for a signature over a challenge
+	// bound to this one call, made by a step-up key that needs a fresh
+	// authentication for each use and verified by the guard. A signed
+	// obligation is met call by call: MaxAgeS does not apply to it.
+	Binding string
 }
 
 // ObligationBiometric is the Type of an obligation that requires a fresh
 // biometric authentication.
 const ObligationBiometric = "biometric"
+
+// The bindings of a biometric obligation (Obligation.Binding).
+const (
+	// BindingEvent: the device's report of a match meets the obligation
+	// (event-bound: a hooked success callback passes it).
+	BindingEvent = "event"
+	// BindingSigned: only a valid signature of the call's challenge by
+	// the registered step-up key meets it.
+	BindingSigned = "signed"
+)
+
+// Signed tells whether o is met only by a signature (Binding is
+// BindingSigned).
+func (o Obligation) Signed() bool { return o.Binding == BindingSigned }
 
 // Decision is an engine's answer.
 type Decision struct {

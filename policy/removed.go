@@ -81,15 +81,20 @@ func removed(old, next *Version) Removed {
 	if old == nil || next == nil {
 		return r
 	}
+	// Capabilities added at run time are kept by every version: compare
+	// the files' capabilities only (a file capability removed is removed
+	// even when a runtime one has its identifier).
 	have := map[string]bool{}
 	if next.Resolved != nil {
 		for _, c := range next.Resolved.Capabilities {
-			have[c.Identifier] = true
+			if !next.IsRuntime(c) {
+				have[c.Identifier] = true
+			}
 		}
 	}
 	if old.Resolved != nil {
 		for _, c := range old.Resolved.Capabilities {
-			if !have[c.Identifier] {
+			if !old.IsRuntime(c) && !have[c.Identifier] {
 				r.Capabilities = append(r.Capabilities, c.Identifier)
 			}
 		}
@@ -138,7 +143,14 @@ func RuleText(r *acl.ObligationRule) string {
 		b.WriteString(" from webviews ")
 		globs(r.Webviews)
 	}
-	b.WriteString(": " + r.Type + " (max age " + strconv.Itoa(r.MaxAgeS) + " s")
+	b.WriteString(": " + r.Type)
+	if r.Binding == BindingSigned {
+		// Dropping the signature from a rule weakens it: the text
+		// changes, so a reload that does it reports the signed rule as
+		// removed.
+		b.WriteString(", signed")
+	}
+	b.WriteString(" (max age " + strconv.Itoa(r.MaxAgeS) + " s")
 	if r.Reason != "" {
 		b.WriteString(", " + strconv.Quote(r.Reason))
 	}

@@ -45,6 +45,6 @@ func ExampleConfirmRemoval() {
 	fmt.Println(err, v.Seq, v.Removed.Obligations)
 	// Output:
 	// true 1
-	// reload failed, keeping version 1: the new version removes capabilities or obligations (obligations open_vault from windows main: biometric (max age 60 s, "Unlock your vault")): not confirmed
-	// <nil> 2 [open_vault from windows main: biometric (max age 60 s, "Unlock your vault")]
+	// reload failed, keeping version 1: the new version removes capabilities or obligations (obligations open_vault from windows main: biometric (max age 60 s, "Unlock your vault"); plugin:biometry|remove_data from windows main: biometric, signed (max age 0 s, "Delete a stored secret")): not confirmed
+	// <nil> 2 [open_vault from windows main: biometric (max age 60 s, "Unlock your vault") plugin:biometry|remove_data from windows main: biometric, signed (max age 0 s, "Delete a stored secret")]
 }

@@ -66,6 +66,10 @@ type Version struct {
 	// Removed is what this version dropped from the one it replaced
 	// (empty for the first version).
 	Removed Removed
+	// Runtime lists the AddCapabilities calls in force, oldest first:
+	// capabilities added while the app runs, which every later version
+	// keeps. Resolved includes them (after the files' capabilities).
+	Runtime []Added
 }
 
 // Store holds the current version of an app's ACL behind an atomic
@@ -195,8 +199,9 @@ func (s *Store) version(ctx context.Context, in *Input) (v *Version, err error) 
 	return &Version{Resolved: in.Resolved, Extension: in.Extension, Engine: engine}, nil
 }
 
-// Reload reads the next version from the store's source, builds it and
-// swaps it in. On failure it keeps the current version and returns an
+// Reload reads the next version from the store's source, builds it (with
+// the capabilities added at run time, see AddCapabilities) and swaps it
+// in. On failure it keeps the current version and returns an
 // error wrapping ErrReload and the cause; decisions go on meanwhile.
 func (s *Store) Reload(ctx context.Context) (*Version, error) {
 	if s == nil || s.cur.Load() == nil || s.src == nil {
@@ -215,7 +220,7 @@ func (s *Store) Reload(ctx context.Context) (*Version, error) {
 }
 
 // Load builds a version from in (rather than from the source) and swaps it
-// in, as Reload does.
+// in, as Reload does (keeping the capabilities added at run time).
 func (s *Store) Load(ctx context.Context, in *Input) (*Version, error) {
 	if s == nil || s.cur.Load() == nil {
 		return nil, errNoStore
@@ -231,8 +236,14 @@ func (s *Store) Load(ctx context.Context, in *Input) (*Version, error) {
 	return s.swap(ctx, in)
 }
 
-// swap builds and publishes a version; s.mu is held.
+// swap builds and publishes a version from in and the capabilities added
+// at run time to the current one; s.mu is held.
 func (s *Store) swap(ctx context.Context, in *Input) (*Version, error) {
+	cur := s.cur.Load()
+	in, err := s.withRuntime(in, cur.Runtime)
+	if err != nil {
+		return nil, s.failed(err)
+	}
 	v, err := s.version(ctx, in)
 	if err == nil {
 		err = ctx.Err()
@@ -240,7 +251,7 @@ func (s *Store) swap(ctx context.Context, in *Input) (*Version, error) {
 	if err != nil {
 		return nil, s.failed(err)
 	}
-	cur := s.cur.Load()
+	v.Runtime = cur.Runtime
 	v.Seq = cur.Seq + 1
 	v.Removed = removed(cur, v)
 	if err := s.checkRemoval(ctx, v); err != nil {
@@ -282,8 +293,8 @@ func (s *Store) Current() *Version {
 	return s.cur.Load()
 }
 
-// LastError returns the error of the last reload when it failed, and nil
-// when it succeeded (or none was tried).
+// LastError returns the error of the last reload (or AddCapabilities
+// call) when it failed, and nil when it succeeded (or none was tried).
 func (s *Store) LastError() error {
 	if s == nil {
 		return nil

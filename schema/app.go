@@ -433,11 +433,25 @@ func (c *collector) config(fsys fs.FS, dir string, display func(string) string) 
 		return
 	}
 	inline := map[string]bool{}
+	used := map[string]bool{}
+	var files acl.CapabilitySet
+	listed := false
 	for _, t := range c.targets {
 		app, err := acl.LoadAppFS(fsys, dir, t)
 		if err != nil {
 			c.readerError(err, RuleMissingCapability)
 			return
+		}
+		files = app.Files
+		if len(app.Capabilities) != len(app.Files) {
+			listed = true
+		}
+		for id, cap := range app.Capabilities {
+			if app.Files[id] == cap {
+				used[id] = true
+			} else {
+				listed = true
+			}
 		}
 		for _, cap := range app.Capabilities.Sorted() {
 			if app.Files[cap.Identifier] == cap {
@@ -449,6 +463,17 @@ func (c *collector) config(fsys fs.FS, dir string, display func(string) string) 
 			}
 			inline[key] = true
 			c.inline(fsys, dir, cap)
+		}
+	}
+	if !listed {
+		return
+	}
+	// With a capability list, a capability file it does not name is
+	// never used: Tauri builds without it.
+	for _, cap := range files.Sorted() {
+		if !used[cap.Identifier] {
+			c.r.add(Finding{Severity: Warning, Rule: RuleNoEffect, Pos: cap.Source.KeyPosition("/identifier"),
+				Message: fmt.Sprintf("capability %q has no effect: the configuration's app.security.capabilities does not list it (add it there, or remove the file)", cap.Identifier)})
 		}
 	}
 }

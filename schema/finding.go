@@ -51,6 +51,7 @@ const (
 	RuleRemoteCommands      = "remote-commands"      // remote pages may call commands
 	RuleResolve             = "resolve"              // resolving the capability fails
 	RuleNotChecked          = "not-checked"          // a capability of another target than the manifests'
+	RuleNoEffect            = "no-effect"            // a capability file the configuration's list leaves out
 )
 
 // Finding is one problem in, or remark about, an input file.

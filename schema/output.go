@@ -188,6 +188,7 @@ var ruleDescriptions = map[string]string{
 	RuleRemoteCommands:      "Remote pages may call native commands.",
 	RuleResolve:             "Resolving the capability against the manifests fails.",
 	RuleNotChecked:          "Something could not be checked against the manifests.",
+	RuleNoEffect:            "The capability file is not in the configuration's capability list, so it has no effect.",
 }
 
 // WriteSARIF writes the report as a SARIF 2.1.0 log, the format of code

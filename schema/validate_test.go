@@ -137,6 +137,12 @@ permissions = [
 		{name: "configuration names a missing capability", files: map[string]string{"capabilities/main.json": main,
 			"tauri.conf.json": `{"app": {"security": {"capabilities": ["main", "mian"]}}}`},
 			want: []want{{"tauri.conf.json", "1:48", "error", RuleMissingCapability, `capability with identifier "mian" not found`}}},
+		{name: "capability file the configuration leaves out", files: map[string]string{"capabilities/main.json": main,
+			"capabilities/extra.json": `{"identifier": "extra", "windows": ["*"], "permissions": ["fs:default"]}`,
+			"tauri.conf.json":         `{"app": {"security": {"capabilities": ["main"]}}}`},
+			want: []want{{"capabilities/extra.json", "1:2", "warning", RuleNoEffect, `capability "extra" has no effect`}}},
+		{name: "every capability file listed", files: map[string]string{"capabilities/main.json": main,
+			"tauri.conf.json": `{"app": {"security": {"capabilities": ["main"]}}}`}, want: nil},
 		{name: "inline capability in the configuration", files: map[string]string{
 			"tauri.conf.json": `{"app": {"security": {"capabilities": [
   {"identifier": "inline", "windows": ["main"], "permissions": ["fs:nope"]}]}}}`},

@@ -75,18 +75,46 @@ else
   mapfile -t versions < <(grep -v '^#' "$oracle/versions.txt" | grep .)
 fi
 
-# Tauri's Linux build dependencies (the runtime links GTK), from Debian.
-if command -v apt-get >/dev/null && ! pkg-config --exists gtk+-3.0 2>/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
+# Tauri's Linux build dependencies, from Debian: the tauri runtime's -sys
+# crates probe these pkg-config modules (gtk-sys, gdk-sys, webkit2gtk-sys,
+# javascriptcore-rs-sys, soup3-sys and the GLib stack under them) and the
+# binary links them; a C toolchain links the build scripts.
+pc_modules=(gtk+-3.0 gdk-3.0 webkit2gtk-4.1 javascriptcoregtk-4.1 libsoup-3.0 glib-2.0 gio-2.0 gobject-2.0 pango cairo gdk-pixbuf-2.0 atk)
+debs=(pkg-config build-essential libgtk-3-dev libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev)
+missing() {
+  command -v cc >/dev/null || return 0
+  command -v pkg-config >/dev/null || return 0
+  pkg-config --exists "${pc_modules[@]}" 2>/dev/null && return 1
+  return 0
+}
+if missing; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "build-oracle: installing ${debs[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
-      pkg-config build-essential libgtk-3-dev >/dev/null
-  else
-    echo "build-oracle: libgtk-3-dev is missing; install it (apt-get install libgtk-3-dev) or set CAPGUARD_TAURI=off" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${debs[@]}" >/dev/null
+  fi
+  if missing; then
+    echo "build-oracle: the tauri runtime needs a C compiler and the pkg-config modules ${pc_modules[*]}" >&2
+    echo "build-oracle: on Debian, as root: apt-get install ${debs[*]} (or set CAPGUARD_TAURI=off)" >&2
     exit 1
   fi
 fi
 command -v cargo >/dev/null || { echo "build-oracle: cargo is missing; install Rust or set CAPGUARD_TAURI=off" >&2; exit 1; }
+
+# Cargo's build folder is conformance/tauri-oracle/target. In a clone that
+# has none yet, it is made a link to a cache that every clone on this
+# machine shares (CAPGUARD_ORACLE_CACHE, default
+# ${XDG_CACHE_HOME:-~/.cache}/capguard/tauri-oracle-target): a fresh clone,
+# such as CI's, then recompiles the oracle's own code and not its ~400
+# dependency crates again. Cargo locks the folder, so clones that build at
+# the same time wait for each other. CAPGUARD_ORACLE_CACHE=off keeps the
+# folder inside the clone; a cold cache is only slower.
+cache=${CAPGUARD_ORACLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capguard/tauri-oracle-target}
+if [ "$cache" != off ] && [ ! -e "$oracle/target" ] && [ ! -L "$oracle/target" ]; then
+  mkdir -p "$cache"
+  ln -s "$cache" "$oracle/target"
+  echo "build-oracle: build folder $oracle/target -> $cache (shared by the clones of this machine; CAPGUARD_ORACLE_CACHE=off to keep it here)"
+fi
 
 start=$(date +%s)
 echo "build-oracle: main build (tauri-utils $(sed -n 's/^version = "\(.*\)"/\1/p' "$oracle/Cargo.toml" | head -1), tauri runtime)"

@@ -5,7 +5,8 @@
 # a virtual display (xvfb, xauth), ImageMagick's `import` for the
 # screenshot, Node.js with npm, the npm packages pinned in
 # examples/wails-vault/frontend/package-lock.json (@tauri-apps/api,
-# @tauri-apps/plugin-biometric), and the Go modules of both modules
+# @tauri-apps/plugin-biometric, and xhook, a library that wraps fetch),
+# and the Go modules of both modules
 # (github.com/wailsapp/wails/v3 v3.0.0-alpha.38 and its requirements).
 #
 # Idempotent and quiet: when everything is there it prints nothing and
@@ -68,7 +69,8 @@ stamp=$front/node_modules/.capguard-lock.sha256
 want=$(sha256sum "$front/package-lock.json" | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
   [ -f "$front/node_modules/@tauri-apps/api/package.json" ] &&
-  [ -f "$front/node_modules/@tauri-apps/plugin-biometric/package.json" ]; then
+  [ -f "$front/node_modules/@tauri-apps/plugin-biometric/package.json" ] &&
+  [ -f "$front/node_modules/xhook/package.json" ]; then
   exit 0
 fi
 echo "install-wails: npm ci in $front/"

@@ -7,10 +7,12 @@
 #     10 s of fuzzing (CAPGUARD_WAILS_FUZZTIME);
 #   - examples/wails-vault: go vet and staticcheck, then TestWindow, which builds the
 #     example (cgo, WebKitGTK), runs it under Xvfb in two real windows,
-#     lets each page run its scenario and report back, checks every
-#     result, the bound methods' log and the audit log, and prints the
-#     paths of its screenshots (kept in $CAPGUARD_ARTIFACTS, default
-#     $TMPDIR/capguard-wails-artifacts).
+#     lets each page run its scenario and report back (the untrusted
+#     site's attacks included), checks every result, the app's Go-side
+#     log and the audit log, and prints the paths of its screenshots
+#     (kept in $CAPGUARD_ARTIFACTS, default $TMPDIR/capguard-wails-artifacts);
+#     and TestWindowBare, the same attacks against bare Wails, where they
+#     succeed.
 #
 # CAPGUARD_WAILS=off turns this into a printed skip; otherwise a missing
 # display stack, toolchain or npm package FAILS (scripts/install-wails.sh

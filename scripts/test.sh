@@ -17,7 +17,9 @@
 # One variable turns a suite into a printed skip, for users without its
 # toolchain (CI sets none): CAPGUARD_TAURI=off, CAPGUARD_ANDROID=off,
 # CAPGUARD_NPM=off, CAPGUARD_WAILS=off; CAPGUARD_E2E=off and
-# CAPGUARD_FPRINTD=off skip the browser and fprintd tests inside go test.
+# CAPGUARD_FPRINTD=off skip the browser and fprintd tests inside go test,
+# CAPGUARD_TPM=off the swtpm ones (native/tpm, native/linux),
+# CAPGUARD_KEYRING=off the gnome-keyring ones (native/secretservice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +42,8 @@ suite() {
 
 go mod download
 # The Linux biometric shim is tested against the real fprintd on a private
-# D-Bus: Debian's fprintd, libfprint-2-2 and dbus-daemon.
+# D-Bus, the real swtpm and gnome-keyring: Debian's fprintd, libfprint-2-2,
+# dbus-daemon, swtpm, swtpm-tools, gnome-keyring, libsecret-tools.
 bash scripts/install-fprintd.sh
 # The browser test runs the real @tauri-apps JavaScript in Debian's
 # Chromium: chromium, node and the npm packages pinned in e2e/.
@@ -58,6 +61,12 @@ packages=$(go list ./... | grep -v '/conformance$')
 # shellcheck disable=SC2086
 suite "go test -race (root module)" go test -race -count=1 "$@" $packages
 
+# The other toolchains' suites run while the oracle's last builds finish
+# (they use little of what cargo leaves free).
+suite "android: Kotlin shim under Robolectric" bash scripts/test-android.sh
+suite "npm packages and GitHub Action" bash scripts/test-npm.sh
+[ -f scripts/test-wails.sh ] && suite "wails: integration in a real window" bash scripts/test-wails.sh
+
 wait "$oracle_build" || true
 cat "$logs/oracle-build.log"
 if [ "$(cat "$logs/oracle-build.rc")" != 0 ]; then
@@ -67,10 +76,6 @@ else
   # No -race: the differential tests are sequential, and drive the oracle.
   suite "conformance: differential tests against Tauri" go test -count=1 -v -run 'MatchTauri|MatchesTauri|ByVersion' ./conformance/
 fi
-
-suite "android: Kotlin shim under Robolectric" bash scripts/test-android.sh
-suite "npm packages and GitHub Action" bash scripts/test-npm.sh
-[ -f scripts/test-wails.sh ] && suite "wails: integration in a real window" bash scripts/test-wails.sh
 
 rm -rf "$logs"
 if [ ${#failed[@]} -gt 0 ]; then

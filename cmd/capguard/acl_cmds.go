@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/capguard/capguard/acl"
+	"github.com/capguard/capguard/policy"
 	"github.com/spf13/cobra"
 )
 
@@ -164,7 +165,11 @@ Exit status: 0 allowed, 1 denied (or invalid input), 2 usage error.
 
 Deny entries ignore window and webview labels, as in Tauri: a deny in a
 capability for one window denies the command to every window of the same
-execution context. check names the capability whose deny applied.`,
+execution context. check names the capability whose deny applied.
+
+--add-capability FILE decides as the app would after adding FILE at run
+time (App.AddCapability, Tauri's add_capability); a capability added so
+is named "(added at run time from FILE)".`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) < 1 || len(args) > 2 {
 				return usageError("check takes [DIR] COMMAND (got %d arguments)", len(args))
@@ -185,6 +190,10 @@ execution context. check names the capability whose deny applied.`,
 			if err != nil {
 				return err
 			}
+			r, added, err := withRuntime(c, r)
+			if err != nil {
+				return err
+			}
 			d := r.Decide(acl.Request{Command: command, Window: lf.window, Webview: lf.webview, Origin: origin})
 			allowed, afterDecision, err := checkPolicy(c, r, acl.Request{Command: command, Window: lf.window, Webview: lf.webview, Origin: origin}, d.Allowed)
 			if err != nil {
@@ -194,7 +203,10 @@ execution context. check names the capability whose deny applied.`,
 			if err != nil {
 				return err
 			}
-			writeDecision(c.OutOrStdout(), command, lf, origin, d)
+			writeDecision(c.OutOrStdout(), command, lf, origin, d, added)
+			if d.Allowed {
+				writeGrantScopes(c.OutOrStdout(), r, []acl.Grant{{Command: command, Via: d.Matches}})
+			}
 			afterDecision(c.OutOrStdout())
 			afterExtension(c.OutOrStdout())
 			if !allowed {
@@ -206,17 +218,18 @@ execution context. check names the capability whose deny applied.`,
 	in.register(c)
 	lf.register(c)
 	addPolicyFlag(c)
+	addRuntimeFlag(c)
 	return c
 }
 
-func writeDecision(out io.Writer, command string, lf labelFlags, origin acl.Origin, d acl.Decision) {
+func writeDecision(out io.Writer, command string, lf labelFlags, origin acl.Origin, d acl.Decision, added *policy.Version) {
 	verdict := "denied"
 	if d.Allowed {
 		verdict = "allowed"
 	}
 	fmt.Fprintf(out, "%s: %s from window %q, webview %q, origin %s\n", verdict, command, lf.window, lf.webview, origin)
 	for _, m := range d.Matches {
-		line := fmt.Sprintf("  granted by capability %q, permission %s", m.Capability, m.PermissionRef())
+		line := fmt.Sprintf("  granted by capability %s, permission %s", quotedCapability(added, m), m.PermissionRef())
 		if m.ScopeID != 0 {
 			line += fmt.Sprintf(", scope #%d", m.ScopeID)
 		}
@@ -226,7 +239,7 @@ func writeDecision(out io.Writer, command string, lf labelFlags, origin acl.Orig
 		fmt.Fprintln(out, line)
 	}
 	for _, m := range d.DeniedBy {
-		line := fmt.Sprintf("  denied by capability %q, permission %s", m.Capability, m.PermissionRef())
+		line := fmt.Sprintf("  denied by capability %s, permission %s", quotedCapability(added, m), m.PermissionRef())
 		if p := m.Position(); !p.IsZero() {
 			line += " (" + p.String() + ")"
 		}
@@ -246,7 +259,11 @@ func newWhoCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "who [DIR] --window W [--webview V] [--origin local|URL]",
 		Short: "List every command a window may call, and through which capability",
-		Args:  maxArgs(1),
+		Long: `List every command a window may call from an origin, and through which
+capability, permission and scope. --add-capability FILE lists them as they
+are after the app adds FILE at run time; such a capability is named
+"(added at run time from FILE)".`,
+		Args: maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			origin, err := lf.parse()
 			if err != nil {
@@ -257,6 +274,10 @@ func newWhoCmd() *cobra.Command {
 				return err
 			}
 			r, err := l.resolve()
+			if err != nil {
+				return err
+			}
+			r, added, err := withRuntime(c, r)
 			if err != nil {
 				return err
 			}
@@ -282,14 +303,19 @@ func newWhoCmd() *cobra.Command {
 					if v.ScopeID != 0 {
 						scope = fmt.Sprintf("#%d", v.ScopeID)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cmd, v.Capability, v.PermissionRef(), scope)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cmd, capabilityName(added, v), v.PermissionRef(), scope)
 				}
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			writeGrantScopes(out, r, grants)
+			return nil
 		},
 	}
 	in.register(c)
 	lf.register(c)
 	addPolicyFlag(c)
+	addRuntimeFlag(c)
 	return c
 }

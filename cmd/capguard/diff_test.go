@@ -53,6 +53,25 @@ func widenWindows(t *testing.T, app string) {
 	}
 }
 
+// editCapability rewrites nuxtor's main capability.
+func editCapability(t *testing.T, app string, edit func(map[string]any)) {
+	t.Helper()
+	p := filepath.Join(app, "capabilities", "main.json")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	edit(c)
+	data, _ = json.MarshalIndent(c, "", "  ")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func gitIn(t *testing.T, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("git", args...)
@@ -84,8 +103,48 @@ func TestDiffCLI(t *testing.T) {
 	widenWindows(t, wide)
 
 	stdout, stderr, code := capguard(t, "diff", src, wide)
-	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "capguard diff: widened") || !strings.Contains(stdout, "\nwindow \"*\"\n  plugin core:app\n") || !strings.Contains(stdout, "\n  plugin shell\n    + gains access to plugin shell\n") {
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "capguard diff: widened") || !strings.Contains(stdout, "worst risk critical") ||
+		!strings.Contains(stdout, "\ntop risks\n  critical ") || !strings.Contains(stdout, "\nwindow \"*\"\n") ||
+		!strings.Contains(stdout, "\n  + [low] can now call 26 commands from local pages through core:window:default: core:window (26)\n") ||
+		!strings.Contains(stdout, "\n  plugin shell\n    + [critical] gains access to plugin shell\n") {
 		t.Fatalf("text: exit %d, stderr %q\n%s", code, stderr, stdout)
+	}
+	// A rolled-up entry lists its first commands, and all with --expand.
+	if !strings.Contains(stdout, "… and 18 more (--expand lists them)") {
+		t.Errorf("no shortened roll-up:\n%s", stdout)
+	}
+	if out, _, _ := capguard(t, "diff", src, wide, "--expand"); strings.Contains(out, "--expand lists them") || !strings.Contains(out, "window.title") {
+		t.Errorf("--expand:\n%s", out)
+	}
+	for _, tc := range []struct {
+		failOn string
+		code   int
+	}{{"critical", 1}, {"high", 1}, {"low", 1}} {
+		if _, stderr, code := capguard(t, "diff", src, wide, "--fail-on", tc.failOn); code != tc.code || !strings.Contains(stderr, "rated "+tc.failOn+" or worse (worst: critical)") {
+			t.Errorf("--fail-on %s: exit %d, stderr %q", tc.failOn, code, stderr)
+		}
+	}
+	// Only the os plugin's low-risk calls: --fail-on high passes.
+	low := filepath.Join(t.TempDir(), "src-tauri")
+	copyTree(t, src, low)
+	editCapability(t, low, func(c map[string]any) {
+		var kept []any
+		for _, p := range c["permissions"].([]any) {
+			if s, ok := p.(string); !ok || !strings.HasPrefix(s, "os:") {
+				kept = append(kept, p)
+			}
+		}
+		c["permissions"] = kept
+	})
+	if out, stderr, code := capguard(t, "diff", low, src, "--fail-on", "high"); code != 0 || !strings.Contains(out, "worst risk low") {
+		t.Errorf("low risk with --fail-on high: exit %d, stderr %q\n%s", code, stderr, out)
+	}
+	if _, _, code := capguard(t, "diff", low, src, "--fail-on", "low"); code != 1 {
+		t.Errorf("low risk with --fail-on low: exit %d", code)
+	}
+	// A side without manifests is compared with the other side's.
+	if out, _, code := capguard(t, "diff", filepath.Join(src, "capabilities"), src); code != 0 || !strings.Contains(out, "has no "+filepath.Join(src, "capabilities", "gen", "schemas", "acl-manifests.json")) {
+		t.Errorf("side without manifests: exit %d\n%s", code, out)
 	}
 	if _, _, code := capguard(t, "diff", src, wide, "--fail-on", "widened"); code != 1 {
 		t.Errorf("--fail-on widened: exit %d", code)
@@ -118,7 +177,8 @@ func TestDiffCLI(t *testing.T) {
 	}
 
 	stdout, _, _ = capguard(t, "diff", src, wide, "--format", "markdown")
-	for _, want := range []string{"### capguard diff: **widened**", "| window / webview | plugin | widened | narrowed |", "| window \"*\" | plugin shell |", "<details>", "</details>"} {
+	for _, want := range []string{"### capguard diff: **widened** · worst risk **critical**", "**Top risks**", "| critical | window \"*\", plugin shell |",
+		"| window / webview | plugin | widened | narrowed | worst risk |", "| window \"*\" | plugin shell |", "<details>", "<details><summary>26 commands</summary>", "</details>"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, stdout)
 		}
@@ -155,7 +215,7 @@ func TestDiffCLIErrors(t *testing.T) {
 	src := conformance.Path(t, "apps", "NicolaSpadari__nuxtor", "src-tauri")
 	broken := filepath.Join(t.TempDir(), "src-tauri")
 	copyTree(t, src, broken)
-	if err := os.WriteFile(filepath.Join(broken, "capabilities", "main.json"), []byte("{\n  \"identifier\": \"main\",\n  \"windows\": [\"main\"],\n  \"permissions\": [\"shell:allow-opn\"]\n}\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(broken, "capabilities", "main.json"), []byte("{\n  \"identifier\": \"main\",\n  \"windows\": [\"main\"],\n  \"permissions\": [\"shell:allow-open\",]\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	repo := t.TempDir()
@@ -166,13 +226,14 @@ func TestDiffCLIErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"one side", []string{"diff", src}, 2, "takes two arguments"},
+		{"one side outside an app", []string{"diff", src}, 2, "no Tauri app here"},
+		{"three sides", []string{"diff", src, src, src}, 2, "at most two arguments"},
+		{"bad plugin", []string{"diff", src, src, "--plugin", "x"}, 2, "expected NAME=DIR"},
 		{"bad format", []string{"diff", src, src, "--format", "sarif"}, 2, "--format must be"},
 		{"bad fail-on", []string{"diff", src, src, "--fail-on", "narrowed"}, 2, "--fail-on must be"},
 		{"bad target", []string{"diff", src, src, "--target", "macos"}, 2, `did you mean "macOS"`},
 		{"unknown revision", []string{"diff", "no-such-rev", src, "--repo", repo}, 2, "no-such-rev"},
 		{"option as revision", []string{"diff", "--", "-x", src}, 2, "cannot start with '-'"},
-		{"no manifests", []string{"diff", filepath.Join(src, "capabilities"), src}, 2, "acl-manifests.json"},
 		{"invalid new side", []string{"diff", src, broken}, 1, filepath.Join(broken, "capabilities", "main.json") + ":4:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

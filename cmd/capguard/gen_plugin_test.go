@@ -148,7 +148,7 @@ func TestGenManifestsGlobalScopeSchema(t *testing.T) {
 // reference.md included) and the app's own permissions.
 func TestGenManifestsExampleApp(t *testing.T) {
 	code, stdout, stderr := capguardRun("gen", "manifests",
-		"--plugin", "biometric="+filepath.Join("..", "..", "biometric", "permissions"),
+		"--plugin", "biometric="+filepath.Join("..", "..", "biometric", "permissions"), "--plugin", "biometry="+filepath.Join("..", "..", "biometric", "biometry", "permissions"), "--global-scope-schema", "biometry="+filepath.Join("..", "..", "biometric", "biometry", "scope-schema.json"),
 		"--app", filepath.Join("..", "..", "examples", "app", "src-tauri", "permissions"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -37,7 +37,7 @@ version = %q
 
 // schemaExceptions are the committed schema files that `gen schema DIR`
 // does not reproduce although their permission identifiers match the
-// committed acl-manifests.json (README, "gen schema"), each with why.
+// committed acl-manifests.json (docs/cli.md, "gen schema"), each with why.
 var schemaExceptions = map[string]string{
 	"nostrnative__bloom/android-schema.json": "reformatted by the repository's formatter after the build",
 	"nostrnative__bloom/desktop-schema.json": "reformatted by the repository's formatter after the build",

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -126,3 +128,53 @@ func maxArgs(n int) cobra.PositionalArgs {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// appConfigs are the files that make a folder a Tauri app (src-tauri).
+var appConfigs = []string{"tauri.conf.json", "tauri.conf.json5", "Tauri.toml"}
+
+func isTauriApp(dir string) bool {
+	for _, n := range appConfigs {
+		if st, err := os.Stat(filepath.Join(dir, n)); err == nil && !st.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+// findApp looks for the app a command without a path means: start's
+// src-tauri folder, or the first folder from start upwards that holds a
+// Tauri configuration. It returns "" when there is none, and how it was
+// found.
+func findApp(start string) (dir, how string, err error) {
+	abs, err := filepath.Abs(start)
+	if err != nil {
+		return "", "", err
+	}
+	if sub := filepath.Join(abs, "src-tauri"); isTauriApp(sub) {
+		return sub, "the src-tauri folder of the current directory", nil
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if isTauriApp(d) {
+			if d == abs {
+				return d, "the current directory", nil
+			}
+			return d, "the nearest folder above the current directory with a Tauri configuration", nil
+		}
+		if d == filepath.Dir(d) {
+			return "", "", nil
+		}
+	}
+}
+
+// relPath is p relative to the current directory when it is inside it,
+// for messages.
+func relPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}

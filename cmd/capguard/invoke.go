@@ -25,7 +25,7 @@ func newInvokeCmd() *cobra.Command {
 	var repeat int
 	var timeout time.Duration
 	c := &cobra.Command{
-		Use:   "invoke [DIR] --window W [--origin local|URL] [--args JSON] [--sim SCRIPT] COMMAND",
+		Use:   "invoke [DIR] --window W [--origin local|URL] [--args JSON] [--sim SCRIPT] [--add-capability FILE] COMMAND",
 		Short: "Send an IPC call through the guard to the biometric plugin on a simulated device",
 		Long: `Run one IPC call as a frontend's invoke() would: through the guard of DIR's
 capabilities (default: the embedded example app) to the biometric plugin,
@@ -40,6 +40,12 @@ without it the device is a working fingerprint reader whose every touch
 matches. --repeat sends the call several times to the same device (to
 play a script through); --log prints the device's call log to stderr.
 The app's own commands are not served here: an allowed one is "not found".
+
+--add-capability FILE adds a capability file while the app runs, before
+the call, the way the app's code would with App.AddCapability (Tauri's
+Manager::add_capability): resolved against DIR's manifests, on top of
+DIR's capabilities (repeatable, in order; each addition is named on
+stderr). A file that does not resolve is an error with its position.
 
 Exit status: 0 resolved, 1 rejected (or invalid input), 2 usage error.`,
 		Args: func(c *cobra.Command, a []string) error {
@@ -76,10 +82,18 @@ Exit status: 0 resolved, 1 rejected (or invalid input), 2 usage error.`,
 			if err != nil {
 				return err
 			}
+			names, texts, err := runtimeTexts(c)
+			if err != nil {
+				return err
+			}
 			device := sim.New(cfg)
 			var opts []guard.Option
 			if verbose {
 				opts = append(opts, guard.Verbose())
+			}
+			if len(names) > 0 {
+				// Capabilities added at run time need the store.
+				opts = append(opts, guard.WithReload())
 			}
 			app, err := guard.New(res, device, opts...)
 			if err != nil {
@@ -87,6 +101,15 @@ Exit status: 0 resolved, 1 rejected (or invalid input), 2 usage error.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
+			for i, name := range names {
+				v, err := app.AddCapabilityText(ctx, name, texts[i])
+				if err != nil {
+					return &exitError{code: 1, err: fmt.Errorf("--%s %s: %w", addCapabilityFlag, name, err)}
+				}
+				for _, added := range v.AddedHere() {
+					fmt.Fprintf(c.ErrOrStderr(), "added at run time: capability %q from %s (version %d)\n", added.Identifier, name, v.Seq)
+				}
+			}
 			out := c.OutOrStdout()
 			rejected := false
 			for i := 0; i < repeat; i++ {
@@ -120,6 +143,7 @@ Exit status: 0 resolved, 1 rejected (or invalid input), 2 usage error.`,
 	}
 	in.register(c)
 	lf.register(c)
+	addRuntimeFlag(c)
 	f := c.Flags()
 	f.StringVar(&args, "args", "", `the call's arguments, a JSON object (e.g. '{"reason":"Open the vault"}')`)
 	f.StringVar(&script, "sim", "", "simulator script (JSON) describing the device and its scripted outcomes")

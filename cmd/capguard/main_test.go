@@ -141,7 +141,7 @@ func TestCheckAndWhoOnExample(t *testing.T) {
 			[]string{"origin remote: https://evil.example/", "URL: https://evil.example/"}},
 		{"app command", []string{"check", "--window", "main", "open_vault"}, 0, []string{"permission allow-open-vault"}},
 		{"webview defaults to window", []string{"check", "--window", "main", "--webview", "other", "plugin:biometric|status"}, 0, []string{`webview "other"`}},
-		{"who main", []string{"who", "--window", "main"}, 0, []string{"may call 3 command(s)", "plugin:biometric|authenticate  main-window  biometric:allow-authenticate"}},
+		{"who main", []string{"who", "--window", "main"}, 0, []string{"may call 9 command(s)", "plugin:biometric|authenticate  main-window   biometric:allow-authenticate", "plugin:biometry|get_data       main-secrets  biometry:allow-get-data       #2", "get_data     app.capguard.vault (every name); except app.capguard.vault/recovery-code"}},
 		{"who settings", []string{"who", "--window", "settings"}, 0, []string{"may call 1 command(s)", "plugin:biometric|status  settings-window  biometric:allow-status"}},
 		{"resolve text", []string{"resolve"}, 0, []string{"ALLOWED COMMAND", "open_vault", "DENIED COMMAND", "(none)"}},
 	}
@@ -242,7 +242,7 @@ func TestExitCodes(t *testing.T) {
 // TestExampleManifestsFresh fails when the example app's committed
 // acl-manifests.json no longer matches its permission folders.
 func TestExampleManifestsFresh(t *testing.T) {
-	stdout, stderr, code := capguard(t, "gen", "manifests", "--plugin", "biometric="+filepath.Join("..", "..", "biometric", "permissions"), "--app", filepath.Join("..", "..", "examples", "app", "src-tauri", "permissions"))
+	stdout, stderr, code := capguard(t, "gen", "manifests", "--plugin", "biometric="+filepath.Join("..", "..", "biometric", "permissions"), "--plugin", "biometry="+filepath.Join("..", "..", "biometric", "biometry", "permissions"), "--global-scope-schema", "biometry="+filepath.Join("..", "..", "biometric", "biometry", "scope-schema.json"), "--app", filepath.Join("..", "..", "examples", "app", "src-tauri", "permissions"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -251,7 +251,7 @@ func TestExampleManifestsFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := string(acl.MarshalManifests(app.Manifests)); got != stdout {
-		t.Errorf("examples/app/src-tauri/gen/schemas/acl-manifests.json is stale; regenerate it with:\n  go run ./cmd/capguard gen manifests --plugin biometric=biometric/permissions --app examples/app/src-tauri/permissions --out examples/app/src-tauri/gen/schemas/acl-manifests.json")
+		t.Errorf("examples/app/src-tauri/gen/schemas/acl-manifests.json is stale; regenerate it with:\n  go run ./cmd/capguard gen manifests --plugin biometric=biometric/permissions --plugin biometry=biometric/biometry/permissions --global-scope-schema biometry=biometric/biometry/scope-schema.json --app examples/app/src-tauri/permissions --out examples/app/src-tauri/gen/schemas/acl-manifests.json")
 	}
 }
 

@@ -102,8 +102,10 @@ func checkPolicy(c *cobra.Command, r *acl.Resolved, req acl.Request, tableAllowe
 // obligationText describes an obligation for people.
 func obligationText(o policy.Obligation) string {
 	var b strings.Builder
-	if o.Type == policy.ObligationBiometric {
-		b.WriteString("biometric: a biometric authentication of the user")
+	if o.Type == policy.ObligationBiometric && o.Signed() {
+		b.WriteString("biometric (signed): a signature of this call by the registered step-up key, which only a fresh biometric authentication unlocks")
+	} else if o.Type == policy.ObligationBiometric {
+		b.WriteString("biometric (event-bound): a biometric authentication of the user")
 		if o.MaxAgeS > 0 {
 			fmt.Fprintf(&b, " at most %d s old", o.MaxAgeS)
 		} else {

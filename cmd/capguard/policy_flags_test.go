@@ -38,7 +38,7 @@ func TestCheckPolicy(t *testing.T) {
 		stderr string
 	}{
 		{"obligation reported", []string{"check", "--window", "main", "--policy", examplePolicies, "open_vault"}, 0,
-			[]string{"allowed: open_vault", "policy " + examplePolicies + ": allowed, once these obligations are met:", `biometric: a biometric authentication of the user at most 300 s old ("Unlock your vault")`}, ""},
+			[]string{"allowed: open_vault", "policy " + examplePolicies + ": allowed, once these obligations are met:", `biometric (event-bound): a biometric authentication of the user at most 300 s old ("Unlock your vault")`}, ""},
 		{"no obligation", []string{"check", "--window", "main", "--policy", examplePolicies, "plugin:biometric|status"}, 0,
 			[]string{"allowed: plugin:biometric|status", "allowed, no obligations"}, ""},
 		{"policy denial", []string{"check", "--window", "settings", "--policy", denySettings, "plugin:biometric|status"}, 1,
@@ -80,12 +80,12 @@ func TestWhoPolicy(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "may call 2 command(s)") || strings.Contains(stdout, "biometric:allow-status") ||
+	if !strings.Contains(stdout, "may call 8 command(s)") || strings.Contains(stdout, "biometric:allow-status") ||
 		!strings.Contains(stdout, "plugin:biometric|status: denied: no status") {
 		t.Errorf("who with a denying policy:\n%s", stdout)
 	}
 	stdout, _, code = runPolicyCLI("who", "--window", "main", "--policy", examplePolicies)
-	if code != 0 || !strings.Contains(stdout, "may call 3 command(s)") || !strings.Contains(stdout, "open_vault: obligation: biometric") {
+	if code != 0 || !strings.Contains(stdout, "may call 9 command(s)") || !strings.Contains(stdout, "open_vault: obligation: biometric") {
 		t.Errorf("who with the example policies (exit %d):\n%s", code, stdout)
 	}
 	stdout, _, _ = runPolicyCLI("who", "--window", "main")

@@ -41,7 +41,7 @@ func checkExtension(args []string, r *acl.Resolved, req acl.Request, allowed boo
 	var obs []policy.Obligation
 	for _, rule := range ext.Obligations {
 		if rule.MatchesCommand(req.Command) && rule.MatchesLabel(req.Window, req.Webview) {
-			obs = append(obs, policy.Obligation{Type: rule.Type, MaxAgeS: rule.MaxAgeS, Reason: rule.Reason})
+			obs = append(obs, policy.Obligation{Type: rule.Type, MaxAgeS: rule.MaxAgeS, Reason: rule.Reason, Binding: rule.Binding})
 		}
 	}
 	return func(out io.Writer) {

@@ -51,9 +51,9 @@ func TestCheckExtension(t *testing.T) {
 		stderr string
 	}{
 		{"obligation printed", []string{"check", good, "--window", "main", "open_vault"}, 0,
-			[]string{"allowed: open_vault", ext + ": allowed once these obligations are met:", `biometric: a biometric authentication of the user at most 300 s old ("Unlock your vault")`}, "", ""},
+			[]string{"allowed: open_vault", ext + ": allowed once these obligations are met:", `biometric (event-bound): a biometric authentication of the user at most 300 s old ("Unlock your vault")`}, "", ""},
 		{"window rule", []string{"check", good, "--window", "settings", "plugin:biometric|status"}, 0,
-			[]string{"allowed: plugin:biometric|status", ext + ": allowed once these obligations are met:", "biometric: a biometric authentication of the user for this call"}, "", ""},
+			[]string{"allowed: plugin:biometric|status", ext + ": allowed once these obligations are met:", "biometric (event-bound): a biometric authentication of the user for this call"}, "", ""},
 		{"no rule applies", []string{"check", good, "--window", "main", "plugin:biometric|status"}, 0,
 			[]string{"allowed: plugin:biometric|status", ext + ": no obligations"}, "obligations are met", ""},
 		{"denied calls get none", []string{"check", good, "--window", "settings", "open_vault"}, 1,
@@ -63,7 +63,7 @@ func TestCheckExtension(t *testing.T) {
 		{"a policy denial hides them", []string{"check", good, "--window", "main", "--policy", writePolicy(t, "package capguard.authz\n\ndeny contains \"no\" if true\n"), "open_vault"}, 1,
 			[]string{"allowed: open_vault", ": denied"}, "capguard.json", ""},
 		{"the example app's capguard.json", []string{"check", "--window", "main", "open_vault"}, 0,
-			[]string{"allowed: open_vault", "examples/app/src-tauri/capguard.json: allowed once these obligations are met:", `biometric: a biometric authentication of the user at most 60 s old ("Unlock your vault")`}, "300 s", ""},
+			[]string{"allowed: open_vault", "examples/app/src-tauri/capguard.json: allowed once these obligations are met:", `biometric (event-bound): a biometric authentication of the user at most 60 s old ("Unlock your vault")`}, "300 s", ""},
 		{"the example app: only open_vault", []string{"check", "--window", "main", "plugin:biometric|authenticate"}, 0,
 			[]string{"allowed: plugin:biometric|authenticate", "examples/app/src-tauri/capguard.json: no obligations"}, "biometric authentication", ""},
 		{"the example app: only from main", []string{"check", "--window", "settings", "open_vault"}, 1,
@@ -73,7 +73,7 @@ func TestCheckExtension(t *testing.T) {
 		{"unknown command", []string{"check", typo, "--window", "main", "open_vault"}, 1, nil, "",
 			filepath.Join(typo, "capguard.json") + `:2:17: obligations[0].commands[0]: no permission of the manifests allows or denies a command "open_valt"; did you mean "open_vault"?`},
 		{"unknown key", []string{"check", badKey, "--window", "main", "open_vault"}, 1, nil, "",
-			`unknown field "maxAge" (expected one of commands, windows, webviews, type, max_age_s, reason); did you mean "max_age_s"?`},
+			`unknown field "maxAge" (expected one of commands, windows, webviews, type, max_age_s, reason, binding); did you mean "max_age_s"?`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

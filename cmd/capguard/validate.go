@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,8 +35,14 @@ capabilities that let remote pages call native commands.
 
 PATH is a src-tauri directory (its capabilities/, tauri.conf.json and
 gen/schemas/acl-manifests.json are used) or capability files and folders
-of them (then --manifests is required). Without PATH, the embedded example
-app is validated.
+of them (then --manifests is required). Without PATH, the app is found:
+./src-tauri, or the nearest folder from the current directory upwards
+with a tauri.conf.json (or .json5, or Tauri.toml); the standard error
+says which was used. Only with no app anywhere is the embedded example
+app validated, saying so.
+
+A capability file that the configuration's app.security.capabilities
+list leaves out has no effect: a warning says so.
 
 Like Tauri, only capabilities that apply to the target the manifests were
 built for are checked against them; the target is read from the
@@ -62,7 +69,7 @@ usage or I/O error.`,
 					opts.Targets = append(opts.Targets, t)
 				}
 			}
-			report, err := runValidate(args, opts)
+			report, err := runValidate(args, opts, c.ErrOrStderr())
 			if err != nil {
 				if errors.Is(err, schema.ErrNoManifests) {
 					return usageError("%v", err)
@@ -103,12 +110,21 @@ func isAppDir(dir string) bool {
 
 // runValidate validates each src-tauri directory on its own and the
 // capability files together, and merges the reports.
-func runValidate(args []string, opts schema.Options) (*schema.Report, error) {
+func runValidate(args []string, opts schema.Options, notes io.Writer) (*schema.Report, error) {
 	if len(args) == 0 {
 		if opts.ManifestsFile != "" {
 			return nil, usageError("--manifests needs capability files or a src-tauri directory to validate")
 		}
-		return schema.ValidateAppFS(examples.App(), examples.AppDir, opts)
+		dir, how, err := findApp(".")
+		if err != nil {
+			return nil, err
+		}
+		if dir == "" {
+			fmt.Fprintf(notes, "capguard: no Tauri app here (no ./src-tauri, no tauri.conf.json from the current directory upwards): validating the embedded example app %s\n", examples.AppDir)
+			return schema.ValidateAppFS(examples.App(), examples.AppDir, opts)
+		}
+		fmt.Fprintf(notes, "capguard: validating the app at %s (%s)\n", relPath(dir), how)
+		args = []string{relPath(dir)}
 	}
 	report := &schema.Report{}
 	var files []string

@@ -60,6 +60,7 @@ func run() error {
 	vaultLog := flag.String("vault-log", "", "append a line to this file each time a bound method runs")
 	modules := flag.String("modules", "frontend/node_modules", "the node_modules folder holding @tauri-apps/api and @tauri-apps/plugin-biometric")
 	report := flag.String("report", "", "scenario mode: the pages run their scripted scenario and post results to this URL")
+	bare := flag.Bool("bare", false, "run without capguard (bare Wails), to see what the attacks of the untrusted site do then")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see -h)", flag.Arg(0))
@@ -98,18 +99,6 @@ func run() error {
 		return err
 	}
 	defer vault.Close()
-	services := []application.Service{application.NewService(vault)}
-	guard, err := capwails.New(capwails.Config{
-		IPC:      guarded.IPC,
-		Services: services,
-		OnReject: func(r capwails.Rejection) {
-			log.Printf("capguard: refused %s (window %q): %d %s", r.Path, r.Window, r.Status, r.Text)
-		},
-	})
-	if err != nil {
-		return err
-	}
-
 	untrusted, err := serveUntrusted(*report)
 	if err != nil {
 		return err
@@ -118,18 +107,36 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	assets := newAssets(pages, *modules, pageConfig{Report: *report, Untrusted: untrusted})
+	assets := newAssets(pages, *modules, pageConfig{Report: *report, Untrusted: untrusted, Bare: *bare})
 
-	app := application.New(application.Options{
+	wailsOpts := application.Options{
 		Name:        "Vault",
 		Description: "A Wails v3 app guarded by capguard",
-		Services:    services,
-		Assets: application.AssetOptions{
-			Handler:    assets,
-			Middleware: guard.Middleware,
-		},
+		Services:    []application.Service{application.NewService(vault)},
+		Assets:      application.AssetOptions{Handler: assets},
+		// Raw messages the pages post (window._wails.invoke).
+		RawMessageHandler:           vault.rawMessage,
 		DisableDefaultSignalHandler: true,
-	})
+	}
+	var guard *capwails.Guard
+	if !*bare {
+		// capguard reads the services from wailsOpts and installs itself there.
+		guard, err = capwails.New(capwails.Config{
+			IPC: guarded.IPC,
+			App: &wailsOpts,
+			OnReject: func(r capwails.Rejection) {
+				log.Printf("capguard: refused %s (window %q): %d %s", r.Path, r.Window, r.Status, r.Text)
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	app := application.New(wailsOpts)
+	// A Go listener of the events the pages emit.
+	for _, name := range []string{"vault:opened", "vault:wipe"} {
+		app.Event.On(name, vault.event)
+	}
 	app.Window.NewWithOptions(application.WebviewWindowOptions{Name: "main", Title: "Vault", URL: "/", Width: 620, Height: 600, InitialPosition: application.WindowXY, X: 10, Y: 10})
 	app.Window.NewWithOptions(application.WebviewWindowOptions{Name: "settings", Title: "Vault settings", URL: "/settings.html", Width: 620, Height: 600, InitialPosition: application.WindowXY, X: 650, Y: 10})
 
@@ -152,8 +159,23 @@ func run() error {
 		}
 		defer w.Close()
 	}
-	log.Printf("wails-vault: guarding %d bound methods; untrusted site at %s", len(guard.Commands()), untrusted)
-	return app.Run()
+	if guard != nil {
+		log.Printf("wails-vault: guarding %d bound methods; untrusted site at %s", len(guard.Commands()), untrusted)
+	} else {
+		log.Printf("wails-vault: bare Wails, no guard; untrusted site at %s", untrusted)
+	}
+	err = app.Run()
+	log.Printf("wails-vault: served index.html %d times", assets.indexServed.Load())
+	if guard != nil {
+		for _, w := range []struct {
+			name string
+			id   uint
+		}{{"main", 1}, {"settings", 2}} {
+			a, p, r := guard.PageCounts(w.id)
+			log.Printf("wails-vault: window %s keeps %d active, %d pending, %d retired page loads", w.name, a, p, r)
+		}
+	}
+	return err
 }
 
 // newDevice is the biometric device: the simulator (scripted by a file)

@@ -5,77 +5,69 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
+	"sort"
 
 	"github.com/capguard/capguard"
 	"github.com/capguard/capguard/acl"
-	"github.com/capguard/capguard/examples"
 	capwails "github.com/capguard/capguard/integrations/wails"
 	"github.com/capguard/capguard/native/sim"
 	"github.com/wailsapp/wails/v3/pkg/application"
 )
 
-// An app guards its Wails services with capguard: the guard's middleware
-// goes into the asset server, in front of Wails's own handlers. Here a
-// stand-in for Wails's handlers serves one page and accepts binding
-// calls; in an app, application.New builds that chain.
+// An app guards its Wails services with capguard: New reads the services
+// from the application's options (one list) and installs itself in them,
+// before application.New. Here a stand-in for Wails's own handlers serves
+// one page; in an app, application.New builds that chain and the host is
+// the running application.
 func Example() {
-	app, err := capguard.LoadFS(examples.App(), examples.AppDir, acl.Linux, sim.New(sim.Ready()))
+	app, err := capguard.Load("../../examples/wails-vault/app", acl.Linux, sim.New(sim.Ready()))
 	if err != nil {
 		panic(err)
 	}
-	services := []application.Service{application.NewService(&VaultService{})}
-	guard, err := capwails.New(capwails.Config{
-		IPC:      app.IPC,
-		Services: services,
-		// In an app, the running Wails application's windows (the default).
-		Windows: func(id uint) (string, bool) { return map[uint]string{1: "main", 2: "settings"}[id], id == 1 || id == 2 },
-	})
+	opts := application.Options{
+		Name:     "Vault",
+		Services: []application.Service{application.NewService(&VaultService{})},
+	}
+	guard, err := capwails.New(capwails.Config{IPC: app.IPC, App: &opts, Host: newFakeHost()})
 	if err != nil {
 		panic(err)
 	}
-	// In an app: application.Options{Services: services,
-	//   Assets: application.AssetOptions{Handler: assets, Middleware: guard.Middleware}}
+	// In an app: application.New(opts), then its windows.
+	var names []string
+	for fqn, cmd := range guard.Commands() {
+		names = append(names, fqn[len(pkg)+1:]+" -> "+cmd)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Println(n)
+	}
+
 	wails := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == capwails.RuntimePath {
-			fmt.Println("Wails runs", r.URL.Query().Get("args"))
-			return
-		}
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = io.WriteString(w, "<!doctype html><html><head></head><body>vault</body></html>")
 	})
-	handler := guard.Middleware(wails)
-	fmt.Println(guard.Commands()[pkg+".VaultService.OpenVault"])
+	handler := opts.Assets.Middleware(wails)
+	// A page the asset server serves to window 1 gets its token, not yet
+	// usable: the page must first prove it is the window's top-level
+	// document (its page script does).
+	page := httptest.NewRequest("GET", "/", nil)
+	page.Header.Set(capwails.HeaderWindowID, "1")
+	handler.ServeHTTP(httptest.NewRecorder(), page)
+	active, pending, _ := guard.PageCounts(1)
+	fmt.Println("window 1:", active, "active,", pending, "pending")
 
-	// Wails tells which window's webview asked (x-wails-window-id); each
-	// page load gets a token in its script.
-	token := func(window string) string {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set(capwails.HeaderWindowID, window)
-		w := httptest.NewRecorder()
-		handler.ServeHTTP(w, r)
-		return regexp.MustCompile(`"token":"(\w+)"`).FindStringSubmatch(w.Body.String())[1]
-	}
-	call := func(window, method string) {
-		args := `{"call-id":"1","methodName":"` + pkg + `.VaultService.` + method + `","args":["personal"]}`
-		r := httptest.NewRequest("GET", capwails.RuntimePath+"?object=0&method=0&args="+url.QueryEscape(args), nil)
-		r.Header.Set(capwails.HeaderWindowID, window)
-		r.Header.Set(capwails.HeaderToken, token(window))
-		w := httptest.NewRecorder()
-		handler.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			fmt.Println(w.Code, w.Body.String())
-		}
-	}
-	call("1", "OpenVault") // main, after the step-up of capguard.json
-	call("2", "OpenVault") // settings
-	call("1", "Lock")      // no capability allows lock
+	// A call without a token never runs.
+	call := httptest.NewRequest("GET", capwails.RuntimePath+`?object=0&method=0&args={"call-id":"a1","methodName":"`+pkg+`.VaultService.OpenVault","args":["personal"]}`, nil)
+	call.Header.Set(capwails.HeaderWindowID, "1")
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, call)
+	fmt.Println(w.Code, w.Body.String())
 	// Output:
-	// open_vault
-	// Wails runs {"call-id":"1","methodName":"github.com/capguard/capguard/integrations/wails_test.VaultService.OpenVault","args":["personal"]}
-	// 403 Command open_vault not allowed by ACL
-	// 403 Command lock not allowed by ACL
+	// VaultService.DeleteVault -> delete_vault
+	// VaultService.OpenVault -> open_vault
+	// VaultService.VaultInfo -> vault_info
+	// window 1: 0 active, 1 pending
+	// 403 capguard: missing Capguard-Page-Token: the page was not served to this window by the app
 }
 
 // A bound Go method's default command is its name in snake case, the way

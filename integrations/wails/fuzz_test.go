@@ -10,14 +10,18 @@ import (
 )
 
 // FuzzRuntimeCall sends arbitrary runtime queries and window headers from
-// a page with a valid token: the guard never panics, and whatever binding
-// call reaches Wails carries an allowed grant.
+// pages with proven tokens: the guard never panics, no binding call, call
+// cancellation or event reaches Wails (the guard runs them), a call it
+// answers as run was decided and allowed, and no window name reaches
+// Wails.
 func FuzzRuntimeCall(f *testing.F) {
 	for _, seed := range []struct{ query, window, name string }{
-		{"object=0&method=0&args=" + `{"call-id":"1","methodName":"` + pkg + `.VaultService.OpenVault","args":["x"]}`, "1", ""},
-		{"object=0&method=0&args=" + `{"call-id":2,"methodID":1,"args":null}`, "2", "main"},
+		{"object=0&method=0&args=" + `{"call-id":"1","methodName":"` + pkg + `.VaultService.VaultInfo","args":["x"]}`, "1", ""},
+		{"object=0&method=0&args=" + `{"call-id":"2","methodID":1,"args":null}`, "2", "main"},
 		{"object=0&method=0&args=%7B&args=x", "1", ""},
+		{"object=3&method=0&args=" + `{"name":"vault:opened","data":{"n":1}}`, "2", ""},
 		{"object=6&method=1", "2", "settings"},
+		{"object=10&method=0&args=" + `{"call-id":"1"}`, "1", ""},
 		{"object=x", "9", ""},
 	} {
 		f.Add(seed.query, seed.window, seed.name)
@@ -35,24 +39,28 @@ func FuzzRuntimeCall(f *testing.F) {
 		if name != "" && !strings.ContainsAny(name, "\r\n\x00") {
 			r.Header.Set(capwails.HeaderWindowName, name)
 		}
-		before := len(fx.wails.handed())
+		before, decided := len(fx.wails.handed()), fx.decided()
 		w := httptest.NewRecorder()
 		fx.handler.ServeHTTP(w, r)
+		if w.Header().Get(capwails.HeaderCall) != "" {
+			fx.mu.Lock()
+			last := fx.decisions[len(fx.decisions)-1]
+			fx.mu.Unlock()
+			if fx.decided() == decided || !last.Allowed {
+				t.Fatalf("a call ran without an allowed decision: %q", query)
+			}
+		}
 		handed := fx.wails.handed()
 		if len(handed) == before {
-			if w.Code == http.StatusOK {
-				t.Fatalf("200 without reaching Wails: %q", query)
-			}
 			return
 		}
 		got := handed[len(handed)-1]
-		if got.URL.Query().Get("object") == "0" {
-			if a := capwails.AccessFrom(got.Context()); a == nil || !a.Decision.Allowed {
-				t.Fatalf("a binding call reached Wails without an allowed grant: %q", query)
-			}
+		switch got.URL.Query().Get("object") {
+		case "0", "3", "10":
+			t.Fatalf("Wails was handed a call, an event or a cancellation: %q", got.URL.RawQuery)
 		}
-		if got.Header.Get(capwails.HeaderWindowName) != "" {
-			t.Fatalf("a window name reached Wails: %q", name)
+		if got.Header.Get(capwails.HeaderWindowName) != "" || w.Code != http.StatusOK {
+			t.Fatalf("a window name reached Wails, or a refused request did: %q %q", name, query)
 		}
 	})
 }

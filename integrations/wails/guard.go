@@ -2,8 +2,6 @@ package capwails
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -35,34 +33,36 @@ const (
 	// runtime uses to address a window by name. It is the page's to set, so
 	// the guard never trusts it.
 	HeaderWindowName = "X-Wails-Window-Name"
+	// HeaderCall tells the page script that the response of a binding call
+	// holds the call's outcome: "ok" (the body is the result's JSON) or
+	// "error" (the body is the error, JSON when HeaderCallJSON is "true").
+	HeaderCall     = "Capguard-Call"
+	HeaderCallJSON = "Capguard-Call-Json"
 )
 
 // Defaults of Config.
 const (
-	DefaultIPCPath  = "/capguard/ipc/"
-	DefaultMaxBody  = 1 << 20
-	DefaultMaxPages = 4096
+	DefaultPath           = "/capguard/"
+	DefaultMaxBody        = 1 << 20
+	DefaultPagesPerWindow = 8
 )
 
 // RuntimePath is where the Wails runtime sends its calls.
 const RuntimePath = "/wails/runtime"
 
-// The Wails runtime's object and method numbers for a binding call.
-const (
-	objectCall   = 0
-	methodCall   = 0
-	objectCancel = 10
-)
-
 // Config configures a Guard.
 type Config struct {
 	// IPC is the app's guarded router (capguard.App.IPC). New registers a
-	// command on its router for every bound method of Services. Required.
+	// command on its router for every bound method of the app's services,
+	// and Tauri's event commands (plugin:event|listen, unlisten, emit,
+	// emit_to). Required.
 	IPC *ipc.Guarded
-	// Services are the services the app binds (the same values it gives
-	// application.Options.Services). Their exported methods are the
-	// commands pages may call, each decided before Wails runs it.
-	Services []application.Service
+	// App is the application's options, before application.New: the one
+	// list of services. New reads App.Services (each exported method a
+	// command), App.MarshalError and App.BindAliases, and installs the
+	// guard in front of App.Assets.Middleware and App.RawMessageHandler.
+	// Required.
+	App *application.Options
 	// Commands renames bound methods: full method name
 	// ("main.VaultService.OpenVault") to command. A method not listed is
 	// the snake case of its Go name (CommandName).
@@ -71,28 +71,38 @@ type Config struct {
 	// sends them in the Origin header. Nil means Wails's: wails://localhost
 	// (Linux, macOS) and http://wails.localhost (Windows).
 	LocalOrigins []string
-	// Windows maps the id of the window that sent a request (which Wails's
-	// asset server writes into HeaderWindowID) to the window's name. Nil
-	// means the running Wails application's windows (application.Get()).
-	Windows func(id uint) (name string, ok bool)
-	// IPCPath is where the Tauri IPC of capguard plugins is served on the
-	// asset server (default DefaultIPCPath). It must start and end with "/".
-	IPCPath string
+	// Host is the running application (nil: application.Get()).
+	Host Host
+	// Path is where the guard serves its own endpoints on the asset
+	// server (default DefaultPath): Path+"ipc/<command>" (Tauri's IPC of
+	// capguard plugins), Path+"page.js", Path+"start", Path+"prove",
+	// Path+"events". It must start and end with "/" and lie outside
+	// /wails/.
+	Path string
 	// MaxBody bounds the body of a Tauri IPC call (default DefaultMaxBody).
 	MaxBody int64
-	// MaxPages bounds the page tokens kept; issuing one more forgets the
-	// oldest (default DefaultMaxPages).
-	MaxPages int
+	// PagesPerWindow bounds the page loads a window keeps (default
+	// DefaultPagesPerWindow): twice as many not yet proven, as many
+	// earlier top-level documents. Each window has its own lists, and a
+	// window's current top-level document is never pushed out by pages
+	// that did not prove they are top-level.
+	PagesPerWindow int
 	// OnReject, when set, is told about every request the guard refused
 	// before a decision (no or a wrong token, a forged window name, a
-	// malformed call). It may be called concurrently.
+	// malformed call, a raw message from a page without a token). It may
+	// be called concurrently.
 	OnReject func(Rejection)
+
+	// EventPollWait is how long a page's poll for its events waits for
+	// one before it answers with none (default 25 s).
+	EventPollWait time.Duration
 }
 
 // Rejection is a request the guard refused before asking the engine.
 type Rejection struct {
 	Time time.Time
-	// Path is the request's path; Command the command, when known.
+	// Path is the request's path ("raw message" for a raw message);
+	// Command the command, when known.
 	Path, Command string
 	// Window is the name of the window that sent the request, when known.
 	Window string
@@ -101,74 +111,89 @@ type Rejection struct {
 	Text   string
 }
 
-// Guard guards a Wails app's calls. Make one with New and install
-// Middleware in application.Options.Assets.Middleware. A Guard is safe for
-// concurrent use.
+// Guard guards a Wails app's calls. Make one with New before
+// application.New. A Guard is safe for concurrent use.
 type Guard struct {
 	ipc      *ipc.Guarded
-	windows  func(uint) (string, bool)
-	ipcPath  string
+	host     Host
+	path     string
 	maxBody  int64
-	maxPages int
 	local    map[string]bool
-	origin   string // the first local origin: the one pages are bound to
 	onReject func(Rejection)
+	pollWait time.Duration
 
 	// methods maps a bound method's full name to its command; byID maps
-	// the method's id to its full name.
-	methods map[string]string
-	byID    map[uint32]string
-	bound   map[string]bool // the commands of bound methods
+	// the method's id to its full name; aliases are Wails's BindAliases.
+	methods  map[string]string
+	byID     map[uint32]string
+	aliases  map[uint32]uint32
+	bound    map[string]bool // the commands of bound methods
+	services []application.Service
+	marshal  func(error) []byte
 
-	mu    sync.Mutex
-	pages map[string]page
-	order []string
+	bindOnce sync.Once
+	bindings *application.Bindings
+	bindErr  error
+
+	docs    *docStore
+	events  *eventHub
+	running sync.Map // running binding calls: runKey -> context.CancelFunc
 }
 
-// page is what the host knows about one page load.
-type page struct {
-	windowID uint
-	window   string
-	origin   string
-}
-
-// New returns the guard of an app. It registers one command per bound
-// method of cfg.Services on cfg.IPC's router, and fails on an unusable
-// configuration: no IPC, a service that is not a pointer to a named type,
-// two methods with one command, a command the router already has, a bad
-// local origin or IPC path.
+// New returns the guard of an app and installs it in cfg.App: its
+// asset-server middleware goes in front of App.Assets.Middleware, its raw
+// message check in front of App.RawMessageHandler. It registers one
+// command per bound method of App.Services on cfg.IPC's router, and fails
+// on an unusable configuration: no IPC or App, a service that is not a
+// pointer to a named type, two methods with one command, a command the
+// router already has, a bad local origin or path, or a Wails other than
+// the version whose wire format the guard reads (WailsVersion).
 func New(cfg Config) (*Guard, error) {
 	if cfg.IPC == nil {
 		return nil, errors.New("capwails: Config.IPC is nil (use capguard.App.IPC)")
 	}
+	if cfg.App == nil {
+		return nil, errors.New("capwails: Config.App is nil: give the application.Options you will pass to application.New")
+	}
+	if err := checkWailsVersion(); err != nil {
+		return nil, err
+	}
 	g := &Guard{
 		ipc:      cfg.IPC,
-		windows:  cfg.Windows,
-		ipcPath:  cfg.IPCPath,
+		host:     cfg.Host,
+		path:     cfg.Path,
 		maxBody:  cfg.MaxBody,
-		maxPages: cfg.MaxPages,
 		local:    map[string]bool{},
 		onReject: cfg.OnReject,
+		pollWait: cfg.EventPollWait,
 		methods:  map[string]string{},
 		byID:     map[uint32]string{},
+		aliases:  cfg.App.BindAliases,
 		bound:    map[string]bool{},
-		pages:    map[string]page{},
+		services: append([]application.Service(nil), cfg.App.Services...),
+		marshal:  cfg.App.MarshalError,
 	}
-	if g.windows == nil {
-		g.windows = appWindows
+	if g.host == nil {
+		g.host = wailsHost{}
 	}
-	if g.ipcPath == "" {
-		g.ipcPath = DefaultIPCPath
+	if g.path == "" {
+		g.path = DefaultPath
 	}
-	if !strings.HasPrefix(g.ipcPath, "/") || !strings.HasSuffix(g.ipcPath, "/") || len(g.ipcPath) < 3 || strings.HasPrefix(g.ipcPath, "/wails/") {
-		return nil, fmt.Errorf("capwails: Config.IPCPath %q: want a path such as %q, starting and ending with \"/\", outside /wails/", cfg.IPCPath, DefaultIPCPath)
+	if !strings.HasPrefix(g.path, "/") || !strings.HasSuffix(g.path, "/") || len(g.path) < 3 || strings.HasPrefix(g.path, "/wails/") || strings.ContainsAny(g.path, "?#%") {
+		return nil, fmt.Errorf("capwails: Config.Path %q: want a path such as %q, starting and ending with \"/\", outside /wails/", cfg.Path, DefaultPath)
 	}
 	if g.maxBody <= 0 {
 		g.maxBody = DefaultMaxBody
 	}
-	if g.maxPages <= 0 {
-		g.maxPages = DefaultMaxPages
+	if g.pollWait <= 0 {
+		g.pollWait = 25 * time.Second
 	}
+	perWindow := cfg.PagesPerWindow
+	if perWindow <= 0 {
+		perWindow = DefaultPagesPerWindow
+	}
+	g.docs = newDocStore(perWindow)
+	g.events = newEventHub(g)
 	locals := cfg.LocalOrigins
 	if locals == nil {
 		locals = defaultLocalOrigins()
@@ -182,15 +207,12 @@ func New(cfg Config) (*Guard, error) {
 			return nil, fmt.Errorf("capwails: Config.LocalOrigins[%d] %q: %v", i, o, err)
 		}
 		g.local[n] = true
-		if i == 0 {
-			g.origin = n
-		}
 	}
 	commandOf := map[string]string{} // command -> full name, for clashes
-	for i, svc := range cfg.Services {
+	for i, svc := range g.services {
 		methods, err := boundMethods(svc.Instance())
 		if err != nil {
-			return nil, fmt.Errorf("capwails: Config.Services[%d]: %v", i, err)
+			return nil, fmt.Errorf("capwails: Config.App.Services[%d]: %v", i, err)
 		}
 		for _, fqn := range methods {
 			cmd, ok := cfg.Commands[fqn]
@@ -201,7 +223,7 @@ func New(cfg Config) (*Guard, error) {
 				return nil, fmt.Errorf("capwails: methods %s and %s are both command %q; rename one with Config.Commands", other, fqn, cmd)
 			}
 			if _, ok := g.methods[fqn]; ok {
-				return nil, fmt.Errorf("capwails: Config.Services[%d]: method %s is bound twice", i, fqn)
+				return nil, fmt.Errorf("capwails: Config.App.Services[%d]: method %s is bound twice", i, fqn)
 			}
 			commandOf[cmd] = fqn
 			g.methods[fqn] = cmd
@@ -215,7 +237,7 @@ func New(cfg Config) (*Guard, error) {
 	}
 	for fqn := range cfg.Commands {
 		if _, ok := g.methods[fqn]; !ok {
-			return nil, fmt.Errorf("capwails: Config.Commands names %s, which is not a bound method of Config.Services (known: %s)", fqn, strings.Join(g.methodNames(), ", "))
+			return nil, fmt.Errorf("capwails: Config.Commands names %s, which is not a bound method of Config.App.Services (known: %s)", fqn, strings.Join(g.methodNames(), ", "))
 		}
 	}
 	router := cfg.IPC.Router()
@@ -224,6 +246,18 @@ func New(cfg Config) (*Guard, error) {
 			return nil, fmt.Errorf("capwails: method %s: %w", fqn, err)
 		}
 	}
+	if err := g.events.register(router); err != nil {
+		return nil, err
+	}
+	// Install the guard: one list of services, the guard in front.
+	inner := cfg.App.Assets.Middleware
+	cfg.App.Assets.Middleware = func(next http.Handler) http.Handler {
+		if inner != nil {
+			next = inner(next)
+		}
+		return g.Middleware(next)
+	}
+	cfg.App.RawMessageHandler = g.RawMessageHandler(cfg.App.RawMessageHandler)
 	return g, nil
 }
 
@@ -245,24 +279,18 @@ func (g *Guard) Commands() map[string]string {
 	return out
 }
 
+// PageCounts tells how many page loads the guard keeps for a window: its
+// current top-level document (0 or 1), pages not yet proven, earlier
+// top-level documents.
+func (g *Guard) PageCounts(windowID uint) (active, pending, retired int) {
+	return g.docs.counts(windowID)
+}
+
 func defaultLocalOrigins() []string {
 	if runtime.GOOS == "windows" {
 		return []string{"http://wails.localhost", "https://wails.localhost"}
 	}
 	return []string{"wails://localhost"}
-}
-
-// appWindows looks a window up in the running Wails application.
-func appWindows(id uint) (string, bool) {
-	app := application.Get()
-	if app == nil || app.Window == nil {
-		return "", false
-	}
-	w, ok := app.Window.GetByID(id)
-	if !ok || w == nil {
-		return "", false
-	}
-	return w.Name(), true
 }
 
 // CommandName is the default command of a bound Go method: its name in
@@ -319,10 +347,10 @@ func methodID(fqn string) uint32 {
 }
 
 // passThrough is the router's handler of a bound method's command: the
-// guard has allowed the call, and the Wails call path that asked hands
-// it on to Wails (see grant). Reached in any other way (an invoke() from
-// Tauri's JavaScript), it refuses: bound methods are called through the
-// Wails runtime.
+// guard has allowed the call, and the binding call that asked runs the
+// method (see grant). Reached in any other way (an invoke() from Tauri's
+// JavaScript), it refuses: bound methods are called through the Wails
+// runtime.
 func passThrough(ctx context.Context, inv *ipc.Invocation) (any, error) {
 	if h, ok := ctx.Value(grantKey{}).(*grant); ok && h.command == inv.Command {
 		h.access = inv.Access
@@ -341,7 +369,7 @@ func (e tauriText) Error() string { return string(e) }
 type grantKey struct{}
 
 // grant carries what the guard granted one Wails call, from the router's
-// handler back to the middleware.
+// handler back to the guard's call path.
 type grant struct {
 	command string
 	access  *ipc.Access
@@ -359,24 +387,48 @@ func AccessFrom(ctx context.Context) *ipc.Access {
 	return nil
 }
 
-// Middleware is the guard as Wails asset-server middleware
-// (application.Options.Assets.Middleware). It answers the Tauri IPC of
-// capguard plugins, decides the Wails runtime's binding calls, refuses
-// runtime requests from pages without their token, and gives every HTML
-// page it serves its token and script. Everything else goes to next.
+// Middleware is the guard as Wails asset-server middleware; New installs
+// it in Config.App. It answers the guard's own endpoints (Config.Path),
+// decides and runs the Wails runtime's binding calls and event emits,
+// refuses runtime requests from pages without a proven token, and gives
+// every HTML page it serves its token and script. Everything else goes to
+// next.
 func (g *Guard) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
 		switch {
-		case r.URL.Path == RuntimePath:
+		case p == RuntimePath:
 			g.serveRuntime(w, r, next)
-		case strings.HasPrefix(r.URL.Path, g.ipcPath):
-			g.serveIPC(w, r)
-		case r.Method == http.MethodGet && isPagePath(r.URL.Path):
+		case strings.HasPrefix(p, g.path):
+			g.serveOwn(w, r, p[len(g.path):])
+		case r.Method == http.MethodGet && isPagePath(p):
 			g.servePage(w, r, next)
 		default:
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// serveOwn answers the guard's own endpoints.
+func (g *Guard) serveOwn(w http.ResponseWriter, r *http.Request, sub string) {
+	if r.Method == http.MethodOptions {
+		g.preflight(w, r)
+		return
+	}
+	switch {
+	case strings.HasPrefix(sub, "ipc/"):
+		g.serveIPC(w, r, sub[len("ipc/"):])
+	case sub == "page.js":
+		g.serveScript(w, r)
+	case sub == "start":
+		g.serveStart(w, r)
+	case sub == "prove":
+		g.serveProve(w, r)
+	case sub == "events":
+		g.servePoll(w, r)
+	default:
+		writeText(w, http.StatusNotFound, "capguard: no such endpoint: "+r.URL.Path)
+	}
 }
 
 // isPagePath tells whether a path may be an HTML page of the app.
@@ -389,6 +441,8 @@ type refusal struct {
 	status int
 	text   string
 }
+
+func forbidden(text string) *refusal { return &refusal{http.StatusForbidden, "capguard: " + text} }
 
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, cmd, window string, e *refusal) {
 	if g.onReject != nil {
@@ -406,133 +460,111 @@ func writeText(w http.ResponseWriter, status int, text string) {
 	_, _ = w.Write([]byte(text))
 }
 
+// preflight answers a CORS preflight (OPTIONS) without deciding anything:
+// it is not a call. A remote page may then send the request it announced,
+// and that request is decided.
+func (g *Guard) preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Allow", "GET, POST, OPTIONS")
+	if o := r.Header.Get("Origin"); o != "" {
+		if n, err := normalizeOrigin(o); err == nil && !g.local[n] {
+			h.Set("Access-Control-Allow-Origin", n)
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			if want := r.Header.Get("Access-Control-Request-Headers"); want != "" {
+				h.Set("Access-Control-Allow-Headers", want)
+			}
+			h.Set("Access-Control-Max-Age", "600")
+			h.Add("Vary", "Origin")
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // caller is who sent a request, as the host knows it.
 type caller struct {
 	windowID uint
 	window   string
 	origin   acl.Origin
+	// remote is the caller's origin when it is another site's (the
+	// Origin header), for CORS.
+	remote string
+	// doc is the page's document, for the app's own pages.
+	doc *document
 }
 
 // identify finds the caller of a request: the window Wails says sent it,
-// checked against the page token and the Origin header.
+// checked against the page token and the Origin header. A page of the app
+// must hold the token of its window's current top-level document.
 func (g *Guard) identify(r *http.Request) (caller, *refusal) {
-	forbidden := func(text string) *refusal { return &refusal{http.StatusForbidden, "capguard: " + text} }
+	c, token, rf := g.identifyWindow(r)
+	if rf != nil || token == "" {
+		return c, rf
+	}
+	d, st, ok := g.docs.lookup(token)
+	switch {
+	case !ok:
+		return c, forbidden("unknown " + HeaderToken)
+	case d.windowID != c.windowID:
+		return c, forbidden(fmt.Sprintf("the %s was issued to window %q, not to %q", HeaderToken, d.window, c.window))
+	case st == pending:
+		return c, forbidden("the page has not proved that it is its window's top-level document (a page in a frame never can)")
+	case st == retired:
+		return c, forbidden("the page is no longer its window's top-level document: reload it")
+	}
+	c.doc = d
+	c.origin = acl.LocalOrigin
+	return c, nil
+}
+
+// identifyWindow reads the window and the origin of a request and returns
+// its token. A request without a token is a remote page's (decided as its
+// origin) when its Origin is another site's, and refused otherwise.
+func (g *Guard) identifyWindow(r *http.Request) (caller, string, *refusal) {
 	idText := r.Header.Get(HeaderWindowID)
 	id, err := strconv.ParseUint(idText, 10, 64)
 	if err != nil || id > uint64(^uint(0)) {
-		return caller{}, forbidden("the request does not come from a Wails window (no " + HeaderWindowID + " from the asset server)")
+		return caller{}, "", forbidden("the request does not come from a Wails window (no " + HeaderWindowID + " from the asset server)")
 	}
-	name, ok := g.windows(uint(id))
+	name, ok := g.host.WindowName(uint(id))
 	if !ok {
-		return caller{}, forbidden(fmt.Sprintf("the request comes from window %d, which the app does not have", id))
+		return caller{}, "", forbidden(fmt.Sprintf("the request comes from window %d, which the app does not have", id))
 	}
 	c := caller{windowID: uint(id), window: name}
 	origin := ""
 	if vals := r.Header.Values("Origin"); len(vals) > 0 {
 		o, err := normalizeOrigin(vals[0])
 		if err != nil {
-			return c, &refusal{http.StatusBadRequest, "capguard: the Origin header is not an origin"}
+			return c, "", &refusal{http.StatusBadRequest, "capguard: the Origin header is not an origin"}
 		}
 		origin = o
 	}
 	token := r.Header.Get(HeaderToken)
-	if token == "" {
-		if origin != "" && !g.local[origin] {
-			// A page of another site, in this window: decided as remote.
-			o, err := acl.ParseOrigin(origin + "/")
-			if err != nil {
-				return c, &refusal{http.StatusBadRequest, "capguard: the Origin header is not an origin"}
-			}
-			c.origin = o
-			return c, nil
+	if origin != "" && !g.local[origin] {
+		if token != "" {
+			return c, "", forbidden("the " + HeaderToken + " belongs to a page of another origin")
 		}
-		return c, forbidden("missing " + HeaderToken + ": the page was not served to this window by the app")
+		// A page of another site, in this window: decided as remote.
+		o, err := acl.ParseOrigin(origin + "/")
+		if err != nil {
+			return c, "", &refusal{http.StatusBadRequest, "capguard: the Origin header is not an origin"}
+		}
+		c.origin, c.remote = o, origin
+		return c, "", nil
 	}
-	g.mu.Lock()
-	p, ok := g.pages[token]
-	g.mu.Unlock()
-	switch {
-	case !ok:
-		return c, forbidden("unknown " + HeaderToken)
-	case p.windowID != c.windowID:
-		return c, forbidden(fmt.Sprintf("the %s was issued to window %q, not to %q", HeaderToken, p.window, c.window))
-	case origin != "" && origin != p.origin:
-		return c, forbidden("the " + HeaderToken + " belongs to a page of another origin")
+	if token == "" {
+		return c, "", forbidden("missing " + HeaderToken + ": the page was not served to this window by the app")
 	}
-	c.origin = acl.LocalOrigin
-	return c, nil
+	return c, token, nil
 }
 
-// serveRuntime guards one request of the Wails runtime.
-func (g *Guard) serveRuntime(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	c, rf := g.identify(r)
-	if rf != nil {
-		g.refuse(w, r, "", c.window, rf)
-		return
+// allowCORS lets a remote caller read the answer to its decided request.
+func allowCORS(w http.ResponseWriter, c caller) {
+	if c.remote != "" {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", c.remote)
+		h.Set("Access-Control-Expose-Headers", HeaderCall+", "+HeaderCallJSON+", Tauri-Response")
+		h.Add("Vary", "Origin")
 	}
-	if names := r.Header.Values(HeaderWindowName); len(names) > 0 {
-		if len(names) > 1 || names[0] != c.window {
-			g.refuse(w, r, "", c.window, &refusal{http.StatusForbidden, fmt.Sprintf("capguard: a page may only address its own window: the request names window %q, the page is in %q", strings.Join(names, ","), c.window)})
-			return
-		}
-	}
-	query := r.URL.Query()
-	object, err1 := strconv.Atoi(query.Get("object"))
-	method, err2 := strconv.Atoi(query.Get("method"))
-	if err1 != nil || err2 != nil {
-		g.refuse(w, r, "", c.window, &refusal{http.StatusBadRequest, "capguard: invalid runtime call: object and method must be numbers"})
-		return
-	}
-	if object != objectCall {
-		// Not a binding call (window, clipboard, events, a cancellation,
-		// ...): the page is known and addresses its own window.
-		if !c.origin.IsLocal() {
-			g.refuse(w, r, "", c.window, &refusal{http.StatusForbidden, "capguard: the Wails runtime is not available to remote pages"})
-			return
-		}
-		r.Header.Del(HeaderWindowName)
-		r.Header.Del(HeaderToken)
-		next.ServeHTTP(w, r)
-		return
-	}
-	if method != methodCall {
-		g.refuse(w, r, "", c.window, &refusal{http.StatusBadRequest, fmt.Sprintf("capguard: invalid binding call: unknown method %d", method)})
-		return
-	}
-	call, rf := g.parseCall(query)
-	if rf != nil {
-		g.refuse(w, r, call.command, c.window, rf)
-		return
-	}
-	gr := &grant{command: call.command}
-	ctx := context.WithValue(r.Context(), grantKey{}, gr)
-	_, err := g.ipc.Invoke(ctx, &ipc.Invocation{
-		Command: call.command,
-		Window:  c.window,
-		Webview: c.window,
-		Origin:  c.origin,
-		Args:    call.args,
-	})
-	if err != nil || !gr.ran {
-		if err == nil {
-			err = tauriText("Command " + call.command + " failed: internal error")
-		}
-		writeText(w, http.StatusForbidden, rejectText(err))
-		return
-	}
-	// Hand Wails exactly what was decided (see parseCall), the caller's
-	// own window (Wails then finds it by the id it set), the grant in the
-	// context.
-	r2 := r.WithContext(ctx)
-	if call.query != "" {
-		u := *r.URL
-		u.RawQuery = call.query
-		r2.URL = &u
-		r2.RequestURI = u.RequestURI()
-	}
-	r2.Header.Del(HeaderWindowName)
-	r2.Header.Del(HeaderToken)
-	next.ServeHTTP(w, r2)
 }
 
 // rejectText is the message of the Error the Wails runtime's promise
@@ -546,32 +578,6 @@ func rejectText(err error) string {
 		}
 	}
 	return string(v)
-}
-
-// randomToken returns 128 random bits in hex.
-func randomToken() (string, error) {
-	var buf [16]byte
-	if _, err := rand.Read(buf[:]); err != nil {
-		return "", fmt.Errorf("capwails: no randomness for a token: %w", err)
-	}
-	return hex.EncodeToString(buf[:]), nil
-}
-
-// bindPage issues a token for a page load in a window.
-func (g *Guard) bindPage(windowID uint, window string) (string, error) {
-	token, err := randomToken()
-	if err != nil {
-		return "", err
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.pages[token] = page{windowID: windowID, window: window, origin: g.origin}
-	g.order = append(g.order, token)
-	for len(g.pages) > g.maxPages {
-		delete(g.pages, g.order[0])
-		g.order = g.order[1:]
-	}
-	return token, nil
 }
 
 // normalizeOrigin reads an origin as webviews send it: lower-cased scheme
@@ -592,4 +598,17 @@ func normalizeOrigin(s string) (string, error) {
 		host = host[:strings.LastIndexByte(host, ':')]
 	}
 	return scheme + "://" + host, nil
+}
+
+// originOfURL is the normalized origin of a URL (a Referer), or "".
+func originOfURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	n, err := normalizeOrigin(u.Scheme + "://" + u.Host)
+	if err != nil {
+		return ""
+	}
+	return n
 }

@@ -3,166 +3,33 @@ package capwails_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/capguard/capguard"
 	"github.com/capguard/capguard/acl"
-	"github.com/capguard/capguard/examples"
 	capwails "github.com/capguard/capguard/integrations/wails"
 	"github.com/capguard/capguard/native/sim"
 	"github.com/wailsapp/wails/v3/pkg/application"
 )
 
-// VaultService stands in for an app's bound service.
-type VaultService struct{}
-
-// OpenVault is bound as open_vault.
-func (*VaultService) OpenVault(ctx context.Context, name string) (string, error) { return name, nil }
-
-// Lock is bound as lock, which no capability allows.
-func (*VaultService) Lock() {}
-
-// ServiceName is one of the methods Wails never binds.
-func (*VaultService) ServiceName() string { return "vault" }
-
-const pkg = "github.com/capguard/capguard/integrations/wails_test"
-
-// fakeWails stands in for Wails's own handlers behind the middleware: it
-// records the runtime requests it is handed and serves one HTML page.
-type fakeWails struct {
-	mu    sync.Mutex
-	calls []*http.Request
-}
-
-func (f *fakeWails) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case capwails.RuntimePath:
-		f.mu.Lock()
-		f.calls = append(f.calls, r)
-		f.mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	case "/", "/index.html":
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, "<!doctype html><html><head><title>t</title></head><body>hi</body></html>")
-	case "/app.js":
-		w.Header().Set("Content-Type", "text/javascript")
-		_, _ = io.WriteString(w, "console.log(1)")
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (f *fakeWails) handed() []*http.Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*http.Request(nil), f.calls...)
-}
-
-var windows = map[uint]string{1: "main", 2: "settings"}
-
-type fixture struct {
-	t       testing.TB
-	app     *capguard.App
-	dev     *sim.Sim
-	guard   *capwails.Guard
-	wails   *fakeWails
-	handler http.Handler
-	rejects []capwails.Rejection
-	mu      sync.Mutex
-}
-
-func newFixture(t testing.TB, script ...sim.Step) *fixture {
-	t.Helper()
-	return newFixtureFrom(t, func(dev *sim.Sim) (*capguard.App, error) {
-		return capguard.LoadFS(examples.App(), examples.AppDir, acl.Linux, dev)
-	}, script...)
-}
-
-func newFixtureFrom(t testing.TB, load func(*sim.Sim) (*capguard.App, error), script ...sim.Step) *fixture {
-	t.Helper()
-	cfg := sim.Ready()
-	cfg.Script = script
-	dev := sim.New(cfg)
-	app, err := load(dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, app: app, dev: dev, wails: &fakeWails{}}
-	f.guard, err = capwails.New(capwails.Config{
-		IPC:      app.IPC,
-		Services: []application.Service{application.NewService(&VaultService{})},
-		Windows: func(id uint) (string, bool) {
-			n, ok := windows[id]
-			return n, ok
-		},
-		OnReject: func(r capwails.Rejection) {
-			f.mu.Lock()
-			f.rejects = append(f.rejects, r)
-			f.mu.Unlock()
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.handler = f.guard.Middleware(f.wails)
-	return f
-}
-
-func (f *fixture) do(r *http.Request) *httptest.ResponseRecorder {
-	w := httptest.NewRecorder()
-	f.handler.ServeHTTP(w, r)
-	return w
-}
-
-var tokenRE = regexp.MustCompile(`"token":"([0-9a-f]{32})"`)
-
-// load serves the page to window id and returns its token.
-func (f *fixture) load(id string) string {
-	f.t.Helper()
-	r := httptest.NewRequest("GET", "wails://localhost/", nil)
-	r.Header.Set(capwails.HeaderWindowID, id)
-	w := f.do(r)
-	m := tokenRE.FindStringSubmatch(w.Body.String())
-	if m == nil {
-		f.t.Fatalf("window %s: the page got no token: %s", id, w.Body.String())
-	}
-	return m[1]
-}
-
-// call builds a binding call as the Wails runtime sends it.
-func call(window, token string, opts map[string]any) *http.Request {
-	args, _ := json.Marshal(opts)
-	q := url.Values{"object": {"0"}, "method": {"0"}, "args": {string(args)}}
-	r := httptest.NewRequest("GET", "wails://localhost/wails/runtime?"+q.Encode(), nil)
-	r.Header.Set(capwails.HeaderWindowID, window)
-	if token != "" {
-		r.Header.Set(capwails.HeaderToken, token)
-	}
-	return r
-}
-
 func TestPageGetsScriptOnlyInAWindow(t *testing.T) {
 	f := newFixture(t)
-	main1, main2 := f.load("1"), f.load("1")
-	if main1 == main2 {
-		t.Error("two loads of a page got the same token")
+	p1, body := f.serve("1")
+	p2, _ := f.serve("1")
+	if p1.Token == "" || p1.Token == p2.Token || p1.Load == p2.Load {
+		t.Errorf("two loads of a page got %+v and %+v", p1, p2)
 	}
-	body := f.do(func() *http.Request {
-		r := httptest.NewRequest("GET", "wails://localhost/index.html", nil)
-		r.Header.Set(capwails.HeaderWindowID, "1")
-		return r
-	}()).Body.String()
-	if !strings.HasPrefix(body, "<!doctype html><html><head><script>") || !strings.Contains(body, `"window":"main"`) || !strings.HasSuffix(body, "<title>t</title></head><body>hi</body></html>") {
-		t.Errorf("the script is not first in <head>: %.200s", body)
+	if !strings.HasPrefix(body, `<!doctype html><html><head><script src="/capguard/page.js?v=`) || !strings.HasSuffix(body, "></script><title>t</title></head><body>hi</body></html>") {
+		t.Errorf("the script is not first in <head>: %.300s", body)
+	}
+	if p1.Window != "main" {
+		t.Errorf("window %q", p1.Window)
 	}
 	for _, tc := range []struct{ name, path, id string }{
 		{"unknown window", "/", "9"},
@@ -174,44 +41,198 @@ func TestPageGetsScriptOnlyInAWindow(t *testing.T) {
 			if tc.id != "" {
 				r.Header.Set(capwails.HeaderWindowID, tc.id)
 			}
-			if b := f.do(r).Body.String(); strings.Contains(b, "__TAURI_INTERNALS__") || strings.Contains(b, "token") {
+			if b := f.do(r).Body.String(); strings.Contains(b, "data-capguard") {
 				t.Errorf("got the script: %.100s", b)
 			}
 		})
+	}
+	// The page script itself is served to anyone: it holds no secret.
+	w := f.do(httptest.NewRequest("GET", "wails://localhost/capguard/page.js", nil))
+	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") || !strings.Contains(w.Body.String(), "__TAURI_INTERNALS__") {
+		t.Errorf("page.js: %d %s", w.Code, w.Header())
+	}
+}
+
+// A page that another site loaded (a link, a frame or a fetch from a
+// remote page: the Referer or Origin tells) gets the script but no token,
+// and mints nothing.
+func TestNoTokenForAnotherSite(t *testing.T) {
+	f := newFixture(t)
+	for _, h := range [][]string{
+		{"Referer", "http://127.0.0.1:9999/attack.html"},
+		{"Origin", "https://evil.example"},
+		{"Origin", "null"},
+	} {
+		p, _ := f.serve("1", h...)
+		if p.Token != "" || !strings.Contains(p.Refused, "another site") {
+			t.Errorf("%v: %+v", h, p)
+		}
+	}
+	if _, pending, _ := f.guard.PageCounts(1); pending != 0 {
+		t.Errorf("%d tokens minted for pages of another site", pending)
+	}
+	if p, _ := f.serve("1", "Referer", "wails://localhost/settings.html"); p.Token == "" {
+		t.Error("a page the app's own page linked to got no token")
+	}
+}
+
+func TestCSPNonce(t *testing.T) {
+	for _, tc := range []struct{ csp, nonce string }{
+		{"", ""},
+		{"default-src 'self'", ""},
+		{"default-src 'self'; script-src 'nonce-abc123' 'strict-dynamic'", "abc123"},
+		{"script-src-elem 'nonce-elem'; script-src 'nonce-other'", "elem"},
+		{"default-src 'nonce-dflt'", "dflt"},
+		{"script-src 'self'; default-src 'nonce-x'", ""}, // script-src applies, without a nonce
+		{`script-src 'nonce-a"b'`, ""},                   // not a nonce: never copied into the page
+		{"default-src 'none', script-src 'nonce-second'", "second"},
+	} {
+		f := newFixture(t)
+		f.wails.csp = tc.csp
+		_, body := f.serve("1")
+		got := ""
+		if i := strings.Index(body, ` nonce="`); i >= 0 {
+			got = body[i+8 : i+8+strings.IndexByte(body[i+8:], '"')]
+		}
+		if got != tc.nonce {
+			t.Errorf("CSP %q: nonce %q, want %q", tc.csp, got, tc.nonce)
+		}
+	}
+}
+
+// The proof that a page is its window's top-level document: the host
+// runs the challenge in the top-level document only, so a framed page
+// (which has a token) never learns it, and the document above (which
+// learns it) has no token.
+func TestProofOfTopLevel(t *testing.T) {
+	f := newFixture(t)
+	framed, _ := f.serve("1")
+	vaultInfo := byName("VaultInfo", "x")
+	if w := f.do(call("1", framed.Token, vaultInfo)); w.Code != 403 || !strings.Contains(w.Body.String(), "has not proved") {
+		t.Errorf("an unproved page's call: %d %s", w.Code, w.Body)
+	}
+	// The framed page asks to start; the challenge goes to the window's
+	// top-level document, here a remote page, which reads it.
+	if w := f.post("start", "1", framed.Token, ""); w.Code != 202 {
+		t.Fatalf("start: %d %s", w.Code, w.Body)
+	}
+	load, challenge := f.challenge(1)
+	if load != framed.Load || challenge == "" {
+		t.Fatalf("the host ran %q", f.host.lastExec(1))
+	}
+	for _, tc := range []struct {
+		name, window, token, challenge string
+		status                         int
+	}{
+		{"the remote top document, no token", "1", "", challenge, 403},
+		{"the framed page, a guess", "1", framed.Token, strings.Repeat("0", 32), 403},
+		{"the framed page, from another window", "2", framed.Token, challenge, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if w := f.post("prove", tc.window, tc.token, `{"challenge":"`+tc.challenge+`"}`); w.Code != tc.status {
+				t.Errorf("%d %s", w.Code, w.Body)
+			}
+		})
+	}
+	if a, _, _ := f.guard.PageCounts(1); a != 0 {
+		t.Fatal("a page became active without proving")
+	}
+	// The right page with the right challenge: active, and its calls run.
+	if w := f.post("prove", "1", framed.Token, `{"challenge":"`+challenge+`"}`); w.Code != 204 {
+		t.Fatalf("prove: %d %s", w.Code, w.Body)
+	}
+	if w := f.post("prove", "1", framed.Token, `{"challenge":"`+challenge+`"}`); w.Code != 204 {
+		t.Errorf("proving an active page again: %d", w.Code)
+	}
+	if w := f.do(call("1", framed.Token, vaultInfo)); w.Code != 200 {
+		t.Errorf("the proven page's call: %d %s", w.Code, w.Body)
+	}
+	// A later top-level document retires the earlier one.
+	next := f.load("1")
+	if w := f.do(call("1", framed.Token, vaultInfo)); w.Code != 403 || !strings.Contains(w.Body.String(), "no longer") {
+		t.Errorf("a retired page's call: %d %s", w.Code, w.Body)
+	}
+	if w := f.do(call("1", next, vaultInfo)); w.Code != 200 {
+		t.Errorf("the new page's call: %d %s", w.Code, w.Body)
+	}
+	// Shown again (the back-forward cache), the earlier page proves again.
+	if w := f.post("start", "1", framed.Token, ""); w.Code != 202 {
+		t.Fatalf("start again: %d", w.Code)
+	}
+	_, c := f.challenge(1)
+	if w := f.post("prove", "1", framed.Token, `{"challenge":"`+c+`"}`); w.Code != 204 {
+		t.Errorf("prove again: %d %s", w.Code, w.Body)
+	}
+	if w := f.post("prove", "1", framed.Token, `{"challenge":"`+c+`"}`); w.Code != 204 {
+		t.Errorf("an active page: %d", w.Code)
+	}
+}
+
+// A remote page floods the app with fetches of its pages: they mint no
+// token when the Referer names the remote site, and even without a
+// Referer (no-referrer) they can only push out other unproved pages of
+// the same window; no window's top-level document loses its token.
+func TestTokenFlood(t *testing.T) {
+	f := newFixture(t)
+	mainTok, settingsTok := f.load("1"), f.load("2")
+	for i := 0; i < 4300; i++ {
+		r := httptest.NewRequest("GET", "wails://localhost/index.html", nil)
+		r.Header.Set(capwails.HeaderWindowID, "1")
+		if i%2 == 0 {
+			r.Header.Set("Referer", "http://127.0.0.1:9999/")
+		}
+		f.handler.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	active, pending, retired := f.guard.PageCounts(1)
+	if active != 1 || pending > 2*capwails.DefaultPagesPerWindow || retired != 0 {
+		t.Errorf("window main keeps %d active, %d pending, %d retired pages after the flood", active, pending, retired)
+	}
+	if a, p, _ := f.guard.PageCounts(2); a != 1 || p != 0 {
+		t.Errorf("the flood touched window settings: %d active, %d pending", a, p)
+	}
+	for _, tc := range []struct{ window, token string }{{"1", mainTok}, {"2", settingsTok}} {
+		if w := f.do(call(tc.window, tc.token, byName("VaultInfo", "x"))); w.Code != 200 {
+			t.Errorf("window %s after the flood: %d %s", tc.window, w.Code, w.Body)
+		}
 	}
 }
 
 func TestBindingCalls(t *testing.T) {
 	f := newFixture(t, sim.Step{Outcome: sim.Match})
 	mainTok, settingsTok := f.load("1"), f.load("2")
-	openVault := map[string]any{"call-id": "c1", "methodName": pkg + ".VaultService.OpenVault", "args": []any{"personal"}}
+	openVault := byName("OpenVault", "personal")
 
-	t.Run("allowed after step-up", func(t *testing.T) {
+	t.Run("allowed after step-up, run by the guard, answered in the response", func(t *testing.T) {
 		w := f.do(call("1", mainTok, openVault))
-		if w.Code != 200 {
-			t.Fatalf("status %d: %s", w.Code, w.Body)
-		}
-		got := f.wails.handed()
-		if len(got) != 1 {
-			t.Fatalf("Wails was handed %d calls, want 1", len(got))
-		}
-		r := got[0]
-		var handed map[string]any
-		if err := json.Unmarshal([]byte(r.URL.Query().Get("args")), &handed); err != nil {
-			t.Fatal(err)
-		}
-		if handed["call-id"] != "c1" || handed["methodName"] != pkg+".VaultService.OpenVault" {
-			t.Errorf("handed %v", handed)
-		}
-		if r.Header.Get(capwails.HeaderToken) != "" || r.Header.Get(capwails.HeaderWindowName) != "" {
-			t.Error("the token or a window name reached Wails")
-		}
-		a := capwails.AccessFrom(r.Context())
-		if a == nil || !a.Decision.Allowed {
-			t.Fatalf("the bound method's context has no grant: %+v", a)
+		if w.Code != 200 || w.Header().Get(capwails.HeaderCall) != "ok" || w.Body.String() != `"personal"` {
+			t.Fatalf("got %d %s %q", w.Code, w.Header(), w.Body)
 		}
 		if n := f.dev.Count(sim.MethodAuthenticate); n != 1 {
 			t.Errorf("the step-up prompted %d times, want 1", n)
+		}
+		if len(f.wails.handed()) != 0 {
+			t.Error("Wails was handed the binding call: it would read it again and send the result into the window's top frame")
+		}
+	})
+	t.Run("the bound method's context", func(t *testing.T) {
+		w := f.do(call("2", settingsTok, byName("VaultInfo", "facts")))
+		var got map[string]any
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &got) != nil || got["granted"] != true || got["name"] != "facts" {
+			t.Errorf("got %d %s", w.Code, w.Body)
+		}
+	})
+	t.Run("a method's error", func(t *testing.T) {
+		w := f.do(call("1", mainTok, byName("VaultInfo", "fail")))
+		var cerr struct{ Kind, Message string }
+		if w.Code != 200 || w.Header().Get(capwails.HeaderCall) != "error" || w.Header().Get(capwails.HeaderCallJSON) != "true" ||
+			json.Unmarshal(w.Body.Bytes(), &cerr) != nil || cerr.Kind != "RuntimeError" || cerr.Message != "the vault is locked" {
+			t.Errorf("got %d %s %s", w.Code, w.Header(), w.Body)
+		}
+	})
+	t.Run("wrong arguments", func(t *testing.T) {
+		w := f.do(call("1", mainTok, byName("VaultInfo", 1, 2)))
+		if w.Header().Get(capwails.HeaderCall) != "error" || !strings.Contains(w.Body.String(), `"kind":"TypeError"`) {
+			t.Errorf("got %d %s", w.Code, w.Body)
 		}
 	})
 
@@ -222,7 +243,7 @@ func TestBindingCalls(t *testing.T) {
 		text   string
 	}{
 		{"denied for settings", call("2", settingsTok, openVault), 403, "Command open_vault not allowed by ACL"},
-		{"a command no capability allows", call("1", mainTok, map[string]any{"call-id": "c2", "methodName": pkg + ".VaultService.Lock"}), 403, "Command lock not allowed by ACL"},
+		{"a command no capability allows", call("1", mainTok, byName("DeleteVault")), 403, "Command delete_vault not allowed by ACL"},
 		{"no token", call("1", "", openVault), 403, "capguard: missing Capguard-Page-Token: the page was not served to this window by the app"},
 		{"main's token in settings", call("2", mainTok, openVault), 403, `capguard: the Capguard-Page-Token was issued to window "main", not to "settings"`},
 		{"forged token", call("1", strings.Repeat("ab", 16), openVault), 403, "capguard: unknown Capguard-Page-Token"},
@@ -234,7 +255,9 @@ func TestBindingCalls(t *testing.T) {
 		{"unknown window", call("7", settingsTok, openVault), 403, "capguard: the request comes from window 7, which the app does not have"},
 		{"unknown method", call("1", mainTok, map[string]any{"call-id": "c3", "methodName": "main.Other.Do"}), 404, "capguard: unknown bound method name 'main.Other.Do'"},
 		{"unknown id", call("1", mainTok, map[string]any{"call-id": "c3", "methodID": 12345}), 404, "capguard: unknown bound method id 12345"},
-		{"no call id", call("1", mainTok, map[string]any{"methodName": pkg + ".VaultService.OpenVault"}), 400, "capguard: invalid binding call: missing argument 'call-id'"},
+		{"no call id", call("1", mainTok, map[string]any{"methodName": pkg + ".VaultService.OpenVault"}), 400, "capguard: invalid binding call: missing argument 'call-id' (a string of letters, digits, '-' and '_')"},
+		{"a call id that is not the runtime's", call("1", mainTok, map[string]any{"call-id": "x');alert(1)//", "methodName": pkg + ".VaultService.VaultInfo", "args": []any{"x"}}), 400, "capguard: invalid binding call: missing argument 'call-id' (a string of letters, digits, '-' and '_')"},
+		{"a numeric call id", call("1", mainTok, map[string]any{"call-id": 7, "methodName": pkg + ".VaultService.VaultInfo", "args": []any{"x"}}), 400, "capguard: invalid binding call: missing argument 'call-id' (a string of letters, digits, '-' and '_')"},
 		{"remote page", func() *http.Request {
 			r := call("1", "", openVault)
 			r.Header.Set("Origin", "http://127.0.0.1:9999")
@@ -245,35 +268,37 @@ func TestBindingCalls(t *testing.T) {
 			r.Header.Set("Origin", "https://evil.example")
 			return r
 		}(), 403, "capguard: the Capguard-Page-Token belongs to a page of another origin"},
+		{"two args parameters", runtimeReq("1", mainTok, "object=0&method=0&args=%7B%7D&args=%7B%7D"), 400, "capguard: invalid runtime call: args given twice"},
+		{"two objects", runtimeReq("1", mainTok, "object=6&object=0&method=0"), 400, "capguard: invalid runtime call: object given twice"},
+		{"a semicolon", runtimeReq("1", mainTok, "object=6;x&object=0&method=0"), 400, "capguard: invalid runtime call: ';' in the query"},
+		{"an unknown object", runtimeReq("1", mainTok, "object=11&method=0"), 400, "capguard: unknown runtime object 11 (capwails reads the objects 0-10 of Wails v3.0.0-alpha.38)"},
+		{"an unknown call method", runtimeReq("1", mainTok, "object=0&method=1"), 400, "capguard: invalid binding call: unknown method 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(f.wails.handed())
+			before := f.decided()
 			w := f.do(tc.req)
 			if w.Code != tc.status || w.Body.String() != tc.text {
 				t.Errorf("got %d %q, want %d %q", w.Code, w.Body, tc.status, tc.text)
 			}
-			if after := len(f.wails.handed()); after != before {
+			if len(f.wails.handed()) != 0 {
 				t.Error("the call reached Wails")
+			}
+			if tc.status != 403 && f.decided() != before {
+				t.Error("a malformed call was decided")
 			}
 		})
 	}
 
 	t.Run("by method id", func(t *testing.T) {
-		before := len(f.wails.handed())
-		w := f.do(call("1", mainTok, map[string]any{"call-id": "c9", "methodID": fnv(pkg + ".VaultService.OpenVault"), "args": []any{"x"}}))
-		if w.Code != 200 || len(f.wails.handed()) != before+1 {
-			t.Fatalf("status %d %s", w.Code, w.Body)
-		}
-		var handed map[string]any
-		_ = json.Unmarshal([]byte(f.wails.handed()[before].URL.Query().Get("args")), &handed)
-		if handed["methodName"] != pkg+".VaultService.OpenVault" {
-			t.Errorf("handed %v", handed)
+		w := f.do(call("2", settingsTok, map[string]any{"call-id": "c9", "methodID": fnv(pkg + ".VaultService.VaultInfo"), "args": []any{"by-id"}}))
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"name":"by-id"`) {
+			t.Errorf("status %d %s", w.Code, w.Body)
 		}
 	})
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.rejects) < 7 {
-		t.Errorf("OnReject saw %d refusals, want at least 7", len(f.rejects))
+	if len(f.rejects) < 10 {
+		t.Errorf("OnReject saw %d refusals, want at least 10", len(f.rejects))
 	}
 }
 
@@ -286,45 +311,107 @@ func fnv(s string) uint32 {
 	return h
 }
 
-func TestFailedStepUpNeverReachesWails(t *testing.T) {
+func TestFailedStepUpNeverRuns(t *testing.T) {
 	f := newFixture(t, sim.Step{Outcome: sim.UserCancel})
 	tok := f.load("1")
-	w := f.do(call("1", tok, map[string]any{"call-id": "c1", "methodName": pkg + ".VaultService.OpenVault", "args": []any{"x"}}))
+	w := f.do(call("1", tok, byName("OpenVault", "x")))
 	var v struct{ Code string }
 	if w.Code != 403 || json.Unmarshal(w.Body.Bytes(), &v) != nil || v.Code != "userCancel" {
 		t.Errorf("got %d %s, want 403 and the biometric error with code userCancel", w.Code, w.Body)
 	}
-	if len(f.wails.handed()) != 0 {
-		t.Error("the call reached Wails")
+	if w.Header().Get(capwails.HeaderCall) != "" {
+		t.Error("the method ran")
+	}
+}
+
+// A page cancels its own running calls (the runtime's CancelCall), never
+// another page's.
+func TestCancel(t *testing.T) {
+	f := newFixture(t)
+	mainTok, settingsTok := f.load("1"), f.load("2")
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		done <- f.do(call("1", mainTok, map[string]any{"call-id": "slow1", "methodName": pkg + ".VaultService.VaultInfo", "args": []any{"wait"}}))
+	}()
+	cancel := func(window, token string) int {
+		args, _ := json.Marshal(map[string]any{"call-id": "slow1"})
+		return f.do(runtimeReq(window, token, "object=10&method=0&args="+string(args))).Code
+	}
+	time.Sleep(50 * time.Millisecond)
+	if code := cancel("2", settingsTok); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	select {
+	case w := <-done:
+		t.Fatalf("another page's cancel ended the call: %s", w.Body)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if code := cancel("1", mainTok); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	w := <-done
+	if w.Header().Get(capwails.HeaderCall) != "error" || !strings.Contains(w.Body.String(), "context canceled") {
+		t.Errorf("the cancelled call answered %s %s", w.Header(), w.Body)
+	}
+}
+
+// Only the methods the Wails runtime uses are calls: a CORS preflight
+// (OPTIONS) or a POST to the runtime is answered without a decision.
+func TestPreflightIsNotACall(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/wails/runtime?object=0&method=0&args=%7B%7D", "/capguard/ipc/plugin%3Abiometric%7Cauthenticate"} {
+		r := httptest.NewRequest("OPTIONS", "wails://localhost"+path, nil)
+		r.Header.Set(capwails.HeaderWindowID, "1")
+		r.Header.Set("Origin", "http://127.0.0.1:9999")
+		r.Header.Set("Access-Control-Request-Method", "GET")
+		r.Header.Set("Access-Control-Request-Headers", "x-wails-window-name")
+		w := f.do(r)
+		if w.Code != 204 || w.Header().Get("Access-Control-Allow-Origin") != "http://127.0.0.1:9999" {
+			t.Errorf("%s: %d %s", path, w.Code, w.Header())
+		}
+	}
+	r := httptest.NewRequest("POST", "wails://localhost/wails/runtime?object=0&method=0", nil)
+	r.Header.Set(capwails.HeaderWindowID, "1")
+	if w := f.do(r); w.Code != 405 {
+		t.Errorf("POST to the runtime: %d", w.Code)
+	}
+	if n := f.decided(); n != 0 {
+		t.Errorf("%d decisions for requests that are not calls", n)
+	}
+}
+
+// A remote caller's decided answer carries CORS headers for its origin,
+// so that a remote page that a capability allows can read it.
+func TestRemoteCallerCORS(t *testing.T) {
+	f := newFixture(t)
+	r := call("1", "", byName("VaultInfo", "x"))
+	r.Header.Set("Origin", "http://127.0.0.1:9999")
+	w := f.do(r)
+	if w.Code != 403 || w.Header().Get("Access-Control-Allow-Origin") != "http://127.0.0.1:9999" {
+		t.Errorf("%d %s", w.Code, w.Header())
 	}
 }
 
 func TestOtherRuntimeObjects(t *testing.T) {
 	f := newFixture(t)
 	tok := f.load("2")
-	r := httptest.NewRequest("GET", "wails://localhost/wails/runtime?object=6&method=3", nil)
-	r.Header.Set(capwails.HeaderWindowID, "2")
-	r.Header.Set(capwails.HeaderToken, tok)
+	r := runtimeReq("2", tok, "object=6&method=3&extra=1&args=%7B%22x%22%3A1%7D")
+	r.Header.Set(capwails.HeaderWindowName, "settings")
 	if w := f.do(r); w.Code != 200 || len(f.wails.handed()) != 1 {
-		t.Errorf("a window call of the page's own window: %d %s", w.Code, w.Body)
+		t.Fatalf("a window call of the page's own window: %d %s", w.Code, w.Body)
 	}
-	r = httptest.NewRequest("GET", "wails://localhost/wails/runtime?object=6&method=3", nil)
-	r.Header.Set(capwails.HeaderWindowID, "2")
-	if w := f.do(r); w.Code != 403 || len(f.wails.handed()) != 1 {
+	got := f.wails.handed()[0]
+	if got.URL.RawQuery != "object=6&method=3&args=%7B%22x%22%3A1%7D" || got.Header.Get(capwails.HeaderToken) != "" || got.Header.Get(capwails.HeaderWindowName) != "" {
+		t.Errorf("Wails was handed %q %v", got.URL.RawQuery, got.Header)
+	}
+	if w := f.do(runtimeReq("2", "", "object=6&method=3")); w.Code != 403 || len(f.wails.handed()) != 1 {
 		t.Errorf("a window call without token: %d %s", w.Code, w.Body)
 	}
-}
-
-// ipcCall posts a Tauri IPC call.
-func ipcCall(window, token, cmd, body string) *http.Request {
-	r := httptest.NewRequest("POST", "wails://localhost/capguard/ipc/"+url.PathEscape(cmd), strings.NewReader(body))
-	r.Header.Set(capwails.HeaderWindowID, window)
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Origin", "wails://localhost")
-	if token != "" {
-		r.Header.Set(capwails.HeaderToken, token)
+	remote := runtimeReq("2", "", "object=1&method=1")
+	remote.Header.Set("Origin", "http://127.0.0.1:9999")
+	if w := f.do(remote); w.Code != 403 || len(f.wails.handed()) != 1 {
+		t.Errorf("the clipboard for a remote page: %d %s", w.Code, w.Body)
 	}
-	return r
 }
 
 func TestTauriIPC(t *testing.T) {
@@ -360,11 +447,11 @@ func TestTauriIPC(t *testing.T) {
 
 func TestReload(t *testing.T) {
 	dir := t.TempDir()
-	if err := examples.CopyTo(dir); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(appDir)); err != nil {
 		t.Fatal(err)
 	}
-	f := newFixtureFrom(t, func(dev *sim.Sim) (*capguard.App, error) {
-		return capguard.Load(dir, acl.Linux, dev, capguard.WithReload())
+	f := newFixtureFrom(t, func(dev *sim.Sim, o capguard.Option) (*capguard.App, error) {
+		return capguard.Load(dir, acl.Linux, dev, capguard.WithReload(), o)
 	})
 	tok := f.load("2")
 	req := func() string {
@@ -378,8 +465,11 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = []byte(strings.Replace(string(data), `permissions = ["biometric:allow-status"]`, `permissions = ["biometric:allow-status", "biometric:allow-authenticate"]`, 1))
-	if err := os.WriteFile(file, data, 0o644); err != nil {
+	edited := strings.Replace(string(data), `"biometric:allow-status"`, `"biometric:allow-status", "biometric:allow-authenticate"`, 1)
+	if edited == string(data) {
+		t.Fatal("settings.toml does not have the expected permissions")
+	}
+	if err := os.WriteFile(file, []byte(edited), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.app.Reload(context.Background()); err != nil {
@@ -390,26 +480,70 @@ func TestReload(t *testing.T) {
 	}
 }
 
+func TestNewInstallsItself(t *testing.T) {
+	startWails()
+	app, err := capguard.Load(appDir, acl.Linux, sim.New(sim.Ready()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	var raw []string
+	opts := &application.Options{
+		Services: []application.Service{application.NewService(&VaultService{})},
+		Assets: application.AssetOptions{Middleware: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				order = append(order, "app middleware")
+				next.ServeHTTP(w, r)
+			})
+		}},
+		RawMessageHandler: func(_ application.Window, m string) { raw = append(raw, m) },
+	}
+	g, err := capwails.New(capwails.Config{IPC: app.IPC, App: opts, Host: newFakeHost()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := opts.Assets.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { order = append(order, "wails") }))
+	// The guard answers its own endpoints before the app's middleware.
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/capguard/page.js", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/style.css", nil))
+	if strings.Join(order, ",") != "app middleware,wails" {
+		t.Errorf("order %v", order)
+	}
+	if len(g.Commands()) != 3 {
+		t.Errorf("commands %v", g.Commands())
+	}
+	// A raw message without a page's token never reaches the app.
+	win := application.Get().Window.NewWithOptions(application.WebviewWindowOptions{Name: "raw-test"})
+	opts.RawMessageHandler(win, "capguard:"+strings.Repeat("0", 32)+":hello")
+	opts.RawMessageHandler(win, "hello")
+	if len(raw) != 0 {
+		t.Errorf("raw messages reached the app: %q", raw)
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	newApp := func() *capguard.App {
-		app, err := capguard.LoadFS(examples.App(), examples.AppDir, acl.Linux, sim.New(sim.Ready()))
+		app, err := capguard.Load(appDir, acl.Linux, sim.New(sim.Ready()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return app
 	}
-	svc := []application.Service{application.NewService(&VaultService{})}
+	opts := func() *application.Options {
+		return &application.Options{Services: []application.Service{application.NewService(&VaultService{})}}
+	}
 	for _, tc := range []struct {
 		name string
 		cfg  capwails.Config
 		want string
 	}{
 		{"no IPC", capwails.Config{}, "capwails: Config.IPC is nil (use capguard.App.IPC)"},
-		{"unknown rename", capwails.Config{IPC: newApp().IPC, Services: svc, Commands: map[string]string{"main.X.Y": "y"}}, "capwails: Config.Commands names main.X.Y, which is not a bound method of Config.Services (known: " + pkg + ".VaultService.Lock, " + pkg + ".VaultService.OpenVault)"},
-		{"two methods, one command", capwails.Config{IPC: newApp().IPC, Services: svc, Commands: map[string]string{pkg + ".VaultService.Lock": "open_vault"}}, "capwails: methods"},
-		{"a plugin's command", capwails.Config{IPC: newApp().IPC, Services: svc, Commands: map[string]string{pkg + ".VaultService.Lock": "plugin:biometric|status"}}, "capwails: method " + pkg + ".VaultService.Lock:"},
-		{"bad origin", capwails.Config{IPC: newApp().IPC, LocalOrigins: []string{"wails://localhost/x"}}, `capwails: Config.LocalOrigins[0] "wails://localhost/x": an origin has no user, path, query or fragment`},
-		{"bad IPC path", capwails.Config{IPC: newApp().IPC, IPCPath: "/wails/ipc/"}, `capwails: Config.IPCPath "/wails/ipc/"`},
+		{"no App", capwails.Config{IPC: newApp().IPC}, "capwails: Config.App is nil"},
+		{"unknown rename", capwails.Config{IPC: newApp().IPC, App: opts(), Commands: map[string]string{"main.X.Y": "y"}}, "capwails: Config.Commands names main.X.Y, which is not a bound method of Config.App.Services (known: " + pkg + ".VaultService.DeleteVault, " + pkg + ".VaultService.OpenVault, " + pkg + ".VaultService.VaultInfo)"},
+		{"two methods, one command", capwails.Config{IPC: newApp().IPC, App: opts(), Commands: map[string]string{pkg + ".VaultService.DeleteVault": "open_vault"}}, "capwails: methods"},
+		{"a plugin's command", capwails.Config{IPC: newApp().IPC, App: opts(), Commands: map[string]string{pkg + ".VaultService.DeleteVault": "plugin:biometric|status"}}, "capwails: method " + pkg + ".VaultService.DeleteVault:"},
+		{"bad origin", capwails.Config{IPC: newApp().IPC, App: opts(), LocalOrigins: []string{"wails://localhost/x"}}, `capwails: Config.LocalOrigins[0] "wails://localhost/x": an origin has no user, path, query or fragment`},
+		{"bad path", capwails.Config{IPC: newApp().IPC, App: opts(), Path: "/wails/ipc/"}, `capwails: Config.Path "/wails/ipc/"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := capwails.New(tc.cfg)
@@ -421,10 +555,10 @@ func TestNewErrors(t *testing.T) {
 	// The commands of a guard are on the router, so that a second guard
 	// of the same services on the same IPC is refused.
 	app := newApp()
-	if _, err := capwails.New(capwails.Config{IPC: app.IPC, Services: svc}); err != nil {
+	if _, err := capwails.New(capwails.Config{IPC: app.IPC, App: opts()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := capwails.New(capwails.Config{IPC: app.IPC, Services: svc}); err == nil {
+	if _, err := capwails.New(capwails.Config{IPC: app.IPC, App: opts()}); err == nil {
 		t.Error("a second guard registered the same commands")
 	}
 }
@@ -446,16 +580,6 @@ func TestAccessFromOtherContext(t *testing.T) {
 	}
 }
 
-var wailsOnce sync.Once
-
-// startWails makes the process's Wails application (never run): Wails's
-// Bindings log through it.
-func startWails() {
-	wailsOnce.Do(func() {
-		application.New(application.Options{Name: "capwails-test", DisableDefaultSignalHandler: true})
-	})
-}
-
 // TestMethodsAreWailsBindings checks the guard's view of a service's
 // methods against Wails's own bindings: the same full names, the same ids,
 // the same methods left out.
@@ -468,7 +592,7 @@ func TestMethodsAreWailsBindings(t *testing.T) {
 	}
 	f := newFixture(t)
 	got := f.guard.Commands()
-	want := map[string]string{pkg + ".VaultService.OpenVault": "open_vault", pkg + ".VaultService.Lock": "lock"}
+	want := map[string]string{pkg + ".VaultService.OpenVault": "open_vault", pkg + ".VaultService.VaultInfo": "vault_info", pkg + ".VaultService.DeleteVault": "delete_vault"}
 	if len(got) != len(want) {
 		t.Fatalf("commands %v, want %v", got, want)
 	}

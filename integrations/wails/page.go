@@ -2,19 +2,38 @@ package capwails
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/capguard/capguard/ipc"
 )
 
 //go:embed page.js
-var pageScript string
+var pageScript []byte
+
+// pageScriptVersion names the page script's content in its URL.
+var pageScriptVersion = func() string {
+	sum := sha256.Sum256(pageScript)
+	return hex.EncodeToString(sum[:6])
+}()
+
+// pageConfig is what the page script of one page load is told.
+type pageConfig struct {
+	Token       string `json:"token"`
+	Load        string `json:"load"`
+	Window      string `json:"window"`
+	TokenHeader string `json:"tokenHeader"`
+	Base        string `json:"base"`
+	RuntimePath string `json:"runtimePath"`
+	// Refused, when the page got no token, says why.
+	Refused string `json:"refused,omitempty"`
+}
 
 // servePage serves a page of the app and, when it is HTML served to a
 // Wails window, gives it a fresh token and the script that uses it.
@@ -24,7 +43,7 @@ func (g *Guard) servePage(w http.ResponseWriter, r *http.Request, next http.Hand
 		next.ServeHTTP(w, r)
 		return
 	}
-	window, ok := g.windows(uint(id))
+	window, ok := g.host.WindowName(uint(id))
 	if !ok {
 		next.ServeHTTP(w, r)
 		return
@@ -34,17 +53,20 @@ func (g *Guard) servePage(w http.ResponseWriter, r *http.Request, next http.Hand
 	body := rec.body.Bytes()
 	ct := rec.header.Get("Content-Type")
 	if rec.status == http.StatusOK && (strings.HasPrefix(ct, "text/html") || (ct == "" && looksLikeHTML(body))) {
-		token, err := g.bindPage(uint(id), window)
-		if err != nil {
-			writeText(w, http.StatusInternalServerError, err.Error())
-			return
+		cfg := pageConfig{Window: window, TokenHeader: HeaderToken, Base: g.path, RuntimePath: RuntimePath}
+		if site := g.foreignSite(r); site != "" {
+			// Loaded by another site (a link, a frame, a fetch of a remote
+			// page): no token, so nothing it loads can call.
+			cfg.Refused = "capguard: this page was loaded from " + site + ", another site: it may not call the app (open it from the app)"
+		} else {
+			d, err := g.docs.issue(uint(id), window)
+			if err != nil {
+				writeText(w, http.StatusInternalServerError, err.Error())
+				return
+			}
+			cfg.Token, cfg.Load = d.token, d.load
 		}
-		script, err := g.script(token, window)
-		if err != nil {
-			writeText(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		body = injectScript(body, script)
+		body = injectScript(body, g.scriptTag(cfg, cspNonce(rec.header)))
 		rec.header.Set("Content-Type", "text/html; charset=utf-8")
 		rec.header.Set("Cache-Control", "no-store")
 		rec.header.Del("Content-Length")
@@ -60,21 +82,96 @@ func (g *Guard) servePage(w http.ResponseWriter, r *http.Request, next http.Hand
 	_, _ = w.Write(body)
 }
 
-// script is the inline script of one page load.
-func (g *Guard) script(token, window string) (string, error) {
-	cfg, err := json.Marshal(struct {
-		Token       string `json:"token"`
-		TokenHeader string `json:"tokenHeader"`
-		IPCPath     string `json:"ipcPath"`
-		RuntimePath string `json:"runtimePath"`
-		Window      string `json:"window"`
-	}{token, HeaderToken, g.ipcPath, RuntimePath, window})
-	if err != nil {
-		return "", err
+// foreignSite is the origin of another site that loaded the page (its
+// Referer or Origin), or "".
+func (g *Guard) foreignSite(r *http.Request) string {
+	for _, v := range []string{r.Header.Get("Origin"), r.Header.Get("Referer")} {
+		if v == "" {
+			continue
+		}
+		o := originOfURL(v)
+		if o == "" {
+			if v == "null" {
+				return "an opaque origin"
+			}
+			return strconv.Quote(v)
+		}
+		if !g.local[o] {
+			return o
+		}
 	}
-	// json.Marshal escapes <, > and &: the configuration cannot end the
-	// script element.
-	return "<script>" + strings.Replace(pageScript, "__CAPGUARD_PAGE__", string(cfg), 1) + "</script>", nil
+	return ""
+}
+
+// scriptTag is the element that loads the page script, first in the
+// page: an external script of the app's own origin (allowed by a
+// Content-Security-Policy with 'self'), carrying the page's nonce when the
+// policy names one.
+func (g *Guard) scriptTag(cfg pageConfig, nonce string) string {
+	data, _ := json.Marshal(cfg) // strings only: always encodes
+	var b strings.Builder
+	b.WriteString(`<script src="`)
+	b.WriteString(g.path)
+	b.WriteString("page.js?v=")
+	b.WriteString(pageScriptVersion)
+	b.WriteString(`" data-capguard="`)
+	b.WriteString(html.EscapeString(string(data)))
+	b.WriteByte('"')
+	if nonce != "" {
+		b.WriteString(` nonce="`)
+		b.WriteString(nonce)
+		b.WriteByte('"')
+	}
+	b.WriteString("></script>")
+	return b.String()
+}
+
+// cspNonce finds the nonce that the response's Content-Security-Policy
+// allows scripts with: 'nonce-...' in script-src-elem, else script-src,
+// else default-src, of the first policy that has one.
+func cspNonce(h http.Header) string {
+	for _, header := range h.Values("Content-Security-Policy") {
+		for _, policy := range strings.Split(header, ",") {
+			directives := map[string][]string{}
+			for _, d := range strings.Split(policy, ";") {
+				f := strings.Fields(d)
+				if len(f) == 0 {
+					continue
+				}
+				name := strings.ToLower(f[0])
+				if _, seen := directives[name]; !seen {
+					directives[name] = f[1:]
+				}
+			}
+			for _, name := range []string{"script-src-elem", "script-src", "default-src"} {
+				sources, ok := directives[name]
+				if !ok {
+					continue
+				}
+				for _, s := range sources {
+					if n, ok := strings.CutPrefix(s, "'nonce-"); ok && strings.HasSuffix(n, "'") && validNonce(n[:len(n)-1]) {
+						return n[:len(n)-1]
+					}
+				}
+				break // the directive that applies has no nonce
+			}
+		}
+	}
+	return ""
+}
+
+// validNonce accepts a CSP nonce's base64 (or base64url) characters.
+func validNonce(n string) bool {
+	if n == "" || len(n) > 256 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // injectScript puts script before anything else the page runs: right
@@ -83,7 +180,7 @@ func injectScript(body []byte, script string) []byte {
 	lower := bytes.ToLower(body)
 	at := 0
 	for _, tag := range []string{"<head", "<html"} {
-		if i := bytes.Index(lower, []byte(tag)); i >= 0 {
+		if i := indexTag(lower, tag); i >= 0 {
 			if j := bytes.IndexByte(lower[i:], '>'); j >= 0 {
 				at = i + j + 1
 				break
@@ -94,6 +191,22 @@ func injectScript(body []byte, script string) []byte {
 	out = append(out, body[:at]...)
 	out = append(out, script...)
 	return append(out, body[at:]...)
+}
+
+// indexTag finds an opening tag (not <header, <html-foo).
+func indexTag(b []byte, tag string) int {
+	off := 0
+	for {
+		i := bytes.Index(b[off:], []byte(tag))
+		if i < 0 {
+			return -1
+		}
+		end := off + i + len(tag)
+		if end < len(b) && (b[end] == '>' || b[end] == ' ' || b[end] == '\t' || b[end] == '\n' || b[end] == '\r' || b[end] == '/') {
+			return off + i
+		}
+		off = end
+	}
 }
 
 func looksLikeHTML(b []byte) bool {
@@ -120,62 +233,101 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// serveIPC answers one call of capguard's Tauri IPC: POST
-// <IPCPath><percent-encoded command> with the arguments as JSON (or bytes).
-func (g *Guard) serveIPC(w http.ResponseWriter, r *http.Request) {
-	cmd := strings.TrimPrefix(r.URL.Path, g.ipcPath)
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		g.refuse(w, r, cmd, "", &refusal{http.StatusMethodNotAllowed, "capguard: the IPC only takes POST"})
+// serveScript serves the page script.
+func (g *Guard) serveScript(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		writeText(w, http.StatusMethodNotAllowed, "capguard: GET the page script")
 		return
-	}
-	c, rf := g.identify(r)
-	if rf != nil {
-		g.refuse(w, r, cmd, c.window, rf)
-		return
-	}
-	if cmd == "" || len(cmd) > 1024 {
-		g.refuse(w, r, cmd, c.window, &refusal{http.StatusBadRequest, "capguard: post to " + g.ipcPath + "<percent-encoded command>"})
-		return
-	}
-	if g.bound[cmd] {
-		// Refused before the guard, so that no step-up prompts for a call
-		// that cannot run.
-		g.refuse(w, r, cmd, c.window, &refusal{http.StatusBadRequest, "capguard: Command " + cmd + " is a Wails binding: call it through the Wails runtime (Call.ByName)"})
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, g.maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			g.refuse(w, r, cmd, c.window, &refusal{http.StatusRequestEntityTooLarge, "capguard: the request body is larger than " + strconv.FormatInt(g.maxBody, 10) + " bytes"})
-			return
-		}
-		g.refuse(w, r, cmd, c.window, &refusal{http.StatusBadRequest, "capguard: reading the request body: " + err.Error()})
-		return
-	}
-	inv := &ipc.Invocation{Command: cmd, Window: c.window, Webview: c.window, Origin: c.origin}
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/octet-stream") {
-		inv.Raw = body
-	} else {
-		if len(bytes.TrimSpace(body)) == 0 {
-			body = []byte("{}")
-		}
-		if !json.Valid(body) {
-			g.refuse(w, r, cmd, c.window, &refusal{http.StatusBadRequest, "capguard: the body is not valid JSON"})
-			return
-		}
-		inv.Args = body
-	}
-	result, err := g.ipc.Invoke(r.Context(), inv)
-	status := "ok"
-	if err != nil {
-		status, result = "error", ipc.RejectValue(err)
 	}
 	h := w.Header()
-	h.Set("Tauri-Response", status)
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(len(pageScript)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(result)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(pageScript)
+	}
+}
+
+// pageOf finds the document of a start or prove request: the page's own
+// token, sent from its own window, by a page of the app.
+func (g *Guard) pageOf(w http.ResponseWriter, r *http.Request) (*document, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeText(w, http.StatusMethodNotAllowed, "capguard: POST only")
+		return nil, false
+	}
+	c, token, rf := g.identifyWindow(r)
+	if rf == nil && token == "" {
+		rf = forbidden("missing " + HeaderToken)
+	}
+	if rf != nil {
+		g.refuse(w, r, "", c.window, rf)
+		return nil, false
+	}
+	d, _, ok := g.docs.lookup(token)
+	switch {
+	case !ok:
+		rf = forbidden("unknown " + HeaderToken + " (the page was forgotten: reload it)")
+	case d.windowID != c.windowID:
+		rf = forbidden(fmt.Sprintf("the %s was issued to window %q, not to %q", HeaderToken, d.window, c.window))
+	}
+	if rf != nil {
+		g.refuse(w, r, "", c.window, rf)
+		return nil, false
+	}
+	return d, true
+}
+
+// serveStart begins a page's proof that it is its window's top-level
+// document: the host runs a fresh challenge in the window's top-level
+// document (and nowhere else), for the page load's public id. The page
+// that holds the token and receives the challenge proves with both
+// (serveProve): a page in a frame holds a token but never receives the
+// challenge, and the document above it receives the challenge but has no
+// token.
+func (g *Guard) serveStart(w http.ResponseWriter, r *http.Request) {
+	d, ok := g.pageOf(w, r)
+	if !ok {
+		return
+	}
+	if _, st, _ := g.docs.lookup(d.token); st == active {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	challenge, err := g.docs.setChallenge(d)
+	if err != nil {
+		g.refuse(w, r, "", d.window, forbidden(err.Error()))
+		return
+	}
+	// Both values are hex: nothing to escape.
+	script := "window.__capguard_prove&&window.__capguard_prove(\"" + d.load + "\",\"" + challenge + "\")"
+	if !g.host.ExecJS(d.windowID, script) {
+		g.refuse(w, r, "", d.window, forbidden("the window is gone"))
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// serveProve ends the proof: the page sends the challenge it received.
+func (g *Guard) serveProve(w http.ResponseWriter, r *http.Request) {
+	d, ok := g.pageOf(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Challenge string `json:"challenge"`
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, 1024))
+	if err != nil || json.Unmarshal(data, &body) != nil {
+		g.refuse(w, r, "", d.window, &refusal{http.StatusBadRequest, `capguard: want {"challenge": "..."}`})
+		return
+	}
+	if err := g.docs.prove(d, body.Challenge); err != nil {
+		g.refuse(w, r, "", d.window, forbidden(err.Error()))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -251,7 +251,9 @@ func NewGenerator(r *acl.Resolved, rng *rand.Rand) *Generator {
 	labels := map[string]bool{}
 	urls := map[string]bool{}
 	for _, m := range []map[string][]*acl.ResolvedCommand{r.Allowed, r.Denied} {
-		for cmd, list := range m {
+		// In command order, so that rng draws the same labels on every run.
+		for _, cmd := range sortedKeys(commandSet(m)) {
+			list := m[cmd]
 			cmds[cmd] = true
 			for _, e := range list {
 				for _, gl := range append(append([]*acl.Glob(nil), e.Windows...), e.Webviews...) {
@@ -283,6 +285,14 @@ func parseOrigins(urls []string) []acl.Origin {
 		if o, err := acl.ParseOrigin(u); err == nil && !o.IsLocal() {
 			out = append(out, o)
 		}
+	}
+	return out
+}
+
+func commandSet(m map[string][]*acl.ResolvedCommand) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
 	}
 	return out
 }

@@ -3,8 +3,6 @@ package fprintd_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/capguard/capguard/native"
 	"github.com/capguard/capguard/native/fprintd"
+	"github.com/capguard/capguard/native/fprintd/fprintdtest"
 )
 
 const (
@@ -23,14 +22,10 @@ const (
 	deviceIface   = "net.reactivated.Fprint.Device"
 )
 
-// rig is the environment of the real-fprintd test.
+// rig is the environment of the real-fprintd test: the stack of
+// fprintdtest, and the progress the shim reported.
 type rig struct {
-	bin, addr, dir string
-	polkit         *authority
-	fprintd        *daemon
-	conn           *dbus.Conn // the test's own client
-	dev            dbus.ObjectPath
-	finger         *finger
+	*fprintdtest.Rig
 
 	mu       sync.Mutex
 	progress []string
@@ -38,55 +33,13 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	bin := requireTools(t)
-	// Unix socket paths are limited to 108 bytes: keep the directory short.
-	dir, err := os.MkdirTemp("", "cgfp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	r := &rig{bin: bin, dir: dir}
-	r.addr = startBus(t, dir)
-	r.polkit = startAuthority(t, r.addr)
-	r.conn, err = dbus.Connect(r.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.conn.Close() })
-	if err := os.Mkdir(filepath.Join(dir, "state"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// startDaemon starts (or restarts) fprintd and the simulated finger.
-func (r *rig) startDaemon(t *testing.T) {
-	t.Helper()
-	r.fprintd = startFprintd(t, r.bin, r.addr, filepath.Join(r.dir, "vdev.sock"), filepath.Join(r.dir, "state"))
-	mgr := r.conn.Object("net.reactivated.Fprint", "/net/reactivated/Fprint/Manager")
-	if err := mgr.Call("net.reactivated.Fprint.Manager.GetDefaultDevice", 0).Store(&r.dev); err != nil {
-		t.Fatalf("fprintd has no virtual device: %v\n%s", err, r.fprintd.out.String())
-	}
-	r.finger = watchFinger(t, r.addr, r.fprintd, r.dev)
-	// Keep the virtual device's socket open while fprintd has the device
-	// closed (it opens it on Claim), so that the test can unplug it
-	// between authentications.
-	d := r.device()
-	if err := d.Call(deviceIface+".Claim", 0, "").Err; err != nil {
-		t.Fatalf("claim: %v", err)
-	}
-	if _, err := r.fprintd.send("SET_KEEP_ALIVE 1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Call(deviceIface+".Release", 0).Err; err != nil {
-		t.Fatalf("release: %v", err)
-	}
+	return &rig{Rig: fprintdtest.New(t)}
 }
 
 // shim returns a shim on the rig's bus that records its progress.
 func (r *rig) shim(t *testing.T) *fprintd.Shim {
 	t.Helper()
-	s, err := fprintd.New(fprintd.Options{Address: r.addr, Progress: func(_ native.Prompt, status string) {
+	s, err := fprintd.New(fprintd.Options{Address: r.Address, Progress: func(_ native.Prompt, status string) {
 		r.mu.Lock()
 		r.progress = append(r.progress, status)
 		r.mu.Unlock()
@@ -106,80 +59,21 @@ func (r *rig) takeProgress() []string {
 }
 
 // device is the test client's handle on the virtual device.
-func (r *rig) device() dbus.BusObject { return r.conn.Object("net.reactivated.Fprint", r.dev) }
-
-// enroll enrolls the right index finger with the print id, through the
-// real enrollment of fprintd (five scans of the virtual device).
-func (r *rig) enroll(t *testing.T, id string) {
-	t.Helper()
-	d := r.device()
-	if err := d.Call(deviceIface+".Claim", 0, "").Err; err != nil {
-		t.Fatalf("claim for enrollment: %v", err)
-	}
-	defer d.Call(deviceIface+".Release", 0)
-	if err := r.conn.AddMatchSignal(dbus.WithMatchObjectPath(r.dev), dbus.WithMatchMember("EnrollStatus")); err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan *dbus.Signal, 16)
-	r.conn.Signal(ch)
-	defer r.conn.RemoveSignal(ch)
-	if err := d.Call(deviceIface+".EnrollStart", 0, "right-index-finger").Err; err != nil {
-		t.Fatalf("EnrollStart: %v", err)
-	}
-	var stages int32
-	if err := d.StoreProperty(deviceIface+".num-enroll-stages", &stages); err != nil || stages < 1 {
-		t.Fatalf("num-enroll-stages = %d, %v", stages, err)
-	}
-	for range stages {
-		if _, err := r.fprintd.send("SCAN " + id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		s, err := waitSignal(ctx, ch, deviceIface+".EnrollStatus")
-		if err != nil {
-			t.Fatalf("enrollment: %v\n%s", err, r.fprintd.out.String())
-		}
-		if done, _ := s.Body[1].(bool); done {
-			if s.Body[0] != "enroll-completed" {
-				t.Fatalf("enrollment ended with %v", s.Body[0])
-			}
-			break
-		}
-	}
-	if err := d.Call(deviceIface+".EnrollStop", 0).Err; err != nil {
-		t.Fatalf("EnrollStop: %v", err)
-	}
-}
-
-// assertReleased fails unless another client can claim the device now:
-// nothing of the last authentication holds it.
-func (r *rig) assertReleased(t *testing.T) {
-	t.Helper()
-	d := r.device()
-	if err := d.Call(deviceIface+".Claim", 0, "").Err; err != nil {
-		t.Fatalf("the device is still claimed after Authenticate returned: %v", err)
-	}
-	if err := d.Call(deviceIface+".Release", 0).Err; err != nil {
-		t.Fatalf("release: %v", err)
-	}
-}
+func (r *rig) device() dbus.BusObject { return r.Conn().Object("net.reactivated.Fprint", r.Device()) }
 
 // authenticate runs one attempt with the finger playing script, and
 // checks that the device is released afterwards.
 func (r *rig) authenticate(t *testing.T, s *fprintd.Shim, script ...string) error {
 	t.Helper()
-	r.finger.script(script...)
+	r.Script(script...)
 	r.takeProgress()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err := s.Authenticate(ctx, native.Prompt{Reason: "test", Attempt: 1, MaxAttempts: 1})
 	if ctx.Err() != nil {
-		t.Fatalf("Authenticate hung until the test's deadline; fprintd said:\n%s", r.fprintd.out.String())
+		t.Fatalf("Authenticate hung until the test's deadline; fprintd said:\n%s", r.Log())
 	}
-	sent, left, errs := r.finger.played()
+	sent, left, errs := r.Played()
 	if len(errs) > 0 || len(left) > 0 {
 		t.Errorf("the finger sent %q, left %q unsent, errors %v", sent, left, errs)
 	}
@@ -218,12 +112,7 @@ func TestRealFprintd(t *testing.T) {
 		}
 	})
 
-	r.startDaemon(t)
-	defer func() {
-		if t.Failed() {
-			t.Logf("fprintd's log:\n%s", r.fprintd.out.String())
-		}
-	}()
+	r.StartDaemon(t)
 
 	t.Run("nothing enrolled", func(t *testing.T) {
 		st, err := s.Status(ctx)
@@ -235,10 +124,10 @@ func TestRealFprintd(t *testing.T) {
 		}
 		err = r.authenticate(t, s)
 		wantCode(t, err, native.BiometryNotEnrolled)
-		r.assertReleased(t)
+		r.Claimable(t)
 	})
 
-	r.enroll(t, enrolledPrint)
+	r.Enroll(t, "right-index-finger", enrolledPrint)
 
 	t.Run("status", func(t *testing.T) {
 		st, err := s.Status(ctx)
@@ -252,7 +141,7 @@ func TestRealFprintd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Path != string(r.dev) || d.Name != "Virtual device for debugging" || d.ScanType != "swipe" ||
+		if d.Path != string(r.Device()) || d.Name != "Virtual device for debugging" || d.ScanType != "swipe" ||
 			!slices.Equal(d.Fingers, []string{"right-index-finger"}) {
 			t.Errorf("Device = %+v", d)
 		}
@@ -278,14 +167,14 @@ func TestRealFprintd(t *testing.T) {
 			if got := r.takeProgress(); !slices.Equal(got, tc.progress) {
 				t.Errorf("progress = %q, want %q", got, tc.progress)
 			}
-			r.assertReleased(t)
+			r.Claimable(t)
 		})
 	}
 
 	t.Run("attempts of one authentication", func(t *testing.T) {
 		// What the biometric plugin does with maxAttemps 3: call again
 		// after each authenticationFailed.
-		r.finger.script("SCAN "+otherPrint, "SCAN "+otherPrint, "SCAN "+enrolledPrint)
+		r.Script("SCAN "+otherPrint, "SCAN "+otherPrint, "SCAN "+enrolledPrint)
 		var codes []string
 		for attempt := 1; attempt <= 3; attempt++ {
 			err := s.Authenticate(ctx, native.Prompt{Reason: "test", Attempt: attempt, MaxAttempts: 3})
@@ -298,13 +187,13 @@ func TestRealFprintd(t *testing.T) {
 		if want := []string{"authenticationFailed", "authenticationFailed", ""}; !slices.Equal(codes, want) {
 			t.Errorf("attempts ended with %q, want %q", codes, want)
 		}
-		r.assertReleased(t)
+		r.Claimable(t)
 	})
 
 	t.Run("cancel mid-prompt", func(t *testing.T) {
-		r.finger.script() // the user never touches the reader
+		r.Script() // the user never touches the reader
 		ready := make(chan struct{})
-		sh, err := fprintd.New(fprintd.Options{Address: r.addr, Progress: func(_ native.Prompt, st string) {
+		sh, err := fprintd.New(fprintd.Options{Address: r.Address, Progress: func(_ native.Prompt, st string) {
 			if st == fprintd.ProgressReady {
 				close(ready)
 			}
@@ -341,14 +230,14 @@ func TestRealFprintd(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("Authenticate did not return within 5s of the cancellation")
 		}
-		r.assertReleased(t)
+		r.Claimable(t)
 	})
 
 	t.Run("forged match signal is ignored", func(t *testing.T) {
-		r.finger.script()
-		before := busNames(t, r.conn)
+		r.Script()
+		before := r.Names(t)
 		ready := make(chan struct{})
-		sh, err := fprintd.New(fprintd.Options{Address: r.addr, Progress: func(_ native.Prompt, st string) {
+		sh, err := fprintd.New(fprintd.Options{Address: r.Address, Progress: func(_ native.Prompt, st string) {
 			if st == fprintd.ProgressReady {
 				close(ready)
 			}
@@ -367,7 +256,7 @@ func TestRealFprintd(t *testing.T) {
 		}
 		// The shim's connection is the name that appeared on the bus.
 		var victim string
-		for _, n := range busNames(t, r.conn) {
+		for _, n := range r.Names(t) {
 			if strings.HasPrefix(n, ":") && !slices.Contains(before, n) {
 				victim = n
 			}
@@ -377,17 +266,17 @@ func TestRealFprintd(t *testing.T) {
 		}
 		// Another client on the bus sends verify-match, broadcast and
 		// directly to the shim, with fprintd's path and interface.
-		if err := r.conn.Emit(r.dev, deviceIface+".VerifyStatus", "verify-match", true); err != nil {
+		if err := r.Conn().Emit(r.Device(), deviceIface+".VerifyStatus", "verify-match", true); err != nil {
 			t.Fatal(err)
 		}
 		forged := &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
-			dbus.FieldPath:        dbus.MakeVariant(r.dev),
+			dbus.FieldPath:        dbus.MakeVariant(r.Device()),
 			dbus.FieldInterface:   dbus.MakeVariant(deviceIface),
 			dbus.FieldMember:      dbus.MakeVariant("VerifyStatus"),
 			dbus.FieldDestination: dbus.MakeVariant(victim),
 			dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf("", true)),
 		}, Body: []any{"verify-match", true}}
-		if call := r.conn.Send(forged, nil); call.Err != nil {
+		if call := r.Conn().Send(forged, nil); call.Err != nil {
 			t.Fatal(call.Err)
 		}
 		select {
@@ -397,7 +286,7 @@ func TestRealFprintd(t *testing.T) {
 		}
 		cancel()
 		wantCode(t, <-done, native.AppCancel)
-		r.assertReleased(t)
+		r.Claimable(t)
 	})
 
 	t.Run("reader in use", func(t *testing.T) {
@@ -414,8 +303,8 @@ func TestRealFprintd(t *testing.T) {
 	})
 
 	t.Run("polkit refuses", func(t *testing.T) {
-		r.polkit.setDeny("net.reactivated.fprint.device.verify")
-		defer r.polkit.setDeny()
+		r.Deny("net.reactivated.fprint.device.verify")
+		defer r.Deny()
 		err := r.authenticate(t, s)
 		wantCode(t, err, native.BiometryNotAvailable)
 		if !strings.Contains(err.Error(), "Not authorized") {
@@ -429,14 +318,14 @@ func TestRealFprintd(t *testing.T) {
 			t.Errorf("Status = %+v, want a touchID reader that is not available, with a reason", st)
 		}
 	})
-	if got := r.polkit.actions(); !slices.Contains(got, "net.reactivated.fprint.device.verify") {
+	if got := r.Actions(); !slices.Contains(got, "net.reactivated.fprint.device.verify") {
 		t.Errorf("fprintd never asked polkit for net.reactivated.fprint.device.verify (asked %q)", got)
 	}
 
 	t.Run("fprintd exits mid-prompt", func(t *testing.T) {
-		r.finger.script()
+		r.Script()
 		ready := make(chan struct{})
-		sh, err := fprintd.New(fprintd.Options{Address: r.addr, Progress: func(_ native.Prompt, st string) {
+		sh, err := fprintd.New(fprintd.Options{Address: r.Address, Progress: func(_ native.Prompt, st string) {
 			if st == fprintd.ProgressReady {
 				close(ready)
 			}
@@ -451,7 +340,7 @@ func TestRealFprintd(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the prompt never started")
 		}
-		r.fprintd.stop()
+		r.StopDaemon()
 		select {
 		case err := <-done:
 			wantCode(t, err, native.BiometryNotAvailable)
@@ -460,7 +349,7 @@ func TestRealFprintd(t *testing.T) {
 		}
 	})
 
-	r.startDaemon(t) // the enrolled print is kept in the state directory
+	r.StartDaemon(t) // the enrolled print is kept in the state directory
 
 	t.Run("disconnected mid-prompt", func(t *testing.T) {
 		if _, err := s.Status(ctx); err != nil {
@@ -473,8 +362,8 @@ func TestRealFprintd(t *testing.T) {
 		if got := r.takeProgress(); !slices.Equal(got, []string{"ready", "verify-disconnected"}) {
 			t.Errorf("progress = %q", got)
 		}
-		r.assertReleased(t)
-		if _, err := r.fprintd.send("UNPLUG"); err != nil {
+		r.Claimable(t)
+		if _, err := r.Send("UNPLUG"); err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.Now().Add(5 * time.Second)
@@ -500,14 +389,4 @@ func TestRealFprintd(t *testing.T) {
 			t.Errorf("message %q does not say there is no reader", err)
 		}
 	})
-}
-
-// busNames lists the names on the bus.
-func busNames(t *testing.T, c *dbus.Conn) []string {
-	t.Helper()
-	var names []string
-	if err := c.BusObject().Call("org.freedesktop.DBus.ListNames", 0).Store(&names); err != nil {
-		t.Fatal(err)
-	}
-	return names
 }

@@ -70,22 +70,87 @@ type contract struct {
 		Code     string `json:"code"`
 		Examples []int  `json:"examples"`
 	} `json:"promptErrorUnknown"`
-	Prompts []struct {
-		Name   string `json:"name"`
-		Device struct {
-			Features     int  `json:"features"`
-			DeviceSecure bool `json:"deviceSecure"`
-		} `json:"device"`
-		Options struct {
-			Reason                string `json:"reason"`
-			Title                 string `json:"title"`
-			Subtitle              string `json:"subtitle"`
-			CancelTitle           string `json:"cancelTitle"`
-			AllowDeviceCredential bool   `json:"allowDeviceCredential"`
-			ConfirmationRequired  bool   `json:"confirmationRequired"`
-		} `json:"options"`
-		Show showCall `json:"show"`
-	} `json:"prompts"`
+	Keystore struct {
+		Note             string `json:"note"`
+		Provider         string `json:"provider"`
+		VaultAliasPrefix string `json:"vaultAliasPrefix"`
+		StepUpAlias      string `json:"stepUpAlias"`
+		RecordVersion    int    `json:"recordVersion"`
+		SecretKey        struct {
+			Algorithm      string   `json:"algorithm"`
+			KeySize        int      `json:"keySize"`
+			Transformation string   `json:"transformation"`
+			BlockMode      string   `json:"blockMode"`
+			Padding        string   `json:"padding"`
+			Purposes       []string `json:"purposes"`
+			IVBytes        int      `json:"ivBytes"`
+			TagBits        int      `json:"tagBits"`
+		} `json:"secretKey"`
+		SigningKey struct {
+			Algorithm string   `json:"algorithm"`
+			Curve     string   `json:"curve"`
+			Signature string   `json:"signature"`
+			Purposes  []string `json:"purposes"`
+			Digests   []string `json:"digests"`
+		} `json:"signingKey"`
+		Authentication struct {
+			UserAuthenticationRequired       bool   `json:"userAuthenticationRequired"`
+			TimeoutSeconds                   int    `json:"timeoutSeconds"`
+			Type                             string `json:"type"`
+			TypeValue                        int    `json:"typeValue"`
+			InvalidatedByBiometricEnrollment bool   `json:"invalidatedByBiometricEnrollment"`
+			PromptAuthenticators             string `json:"promptAuthenticators"`
+		} `json:"authentication"`
+	} `json:"keystore"`
+	KeyErrors []struct {
+		Constant string `json:"constant"`
+		When     string `json:"when"`
+		Vault    string `json:"vault"`
+		Signer   string `json:"signer"`
+		DropsKey bool   `json:"dropsKey"`
+	} `json:"keyErrors"`
+	KeyErrorUnknown struct {
+		Vault    string `json:"vault"`
+		Signer   string `json:"signer"`
+		DropsKey bool   `json:"dropsKey"`
+		Examples []int  `json:"examples"`
+	} `json:"keyErrorUnknown"`
+	Prompts      []promptRow `json:"prompts"`
+	KeyedPrompts []promptRow `json:"keyedPrompts"`
+}
+
+// promptRow is a prompt case: options and device, and the arguments Go
+// hands to Android.Show (or ShowWithKey).
+type promptRow struct {
+	Name   string `json:"name"`
+	Device struct {
+		Features     int  `json:"features"`
+		DeviceSecure bool `json:"deviceSecure"`
+	} `json:"device"`
+	Options struct {
+		Reason                string `json:"reason"`
+		Title                 string `json:"title"`
+		Subtitle              string `json:"subtitle"`
+		CancelTitle           string `json:"cancelTitle"`
+		AllowDeviceCredential bool   `json:"allowDeviceCredential"`
+		ConfirmationRequired  bool   `json:"confirmationRequired"`
+	} `json:"options"`
+	Show showCall `json:"show"`
+}
+
+// prompt is the row's options as a native.Prompt.
+func (row promptRow) prompt() native.Prompt {
+	o := row.Options
+	return native.Prompt{
+		Reason:                o.Reason,
+		Title:                 o.Title,
+		Subtitle:              o.Subtitle,
+		CancelTitle:           o.CancelTitle,
+		AllowDeviceCredential: o.AllowDeviceCredential,
+		ConfirmationRequired:  o.ConfirmationRequired,
+		Attempt:               1,
+		MaxAttempts:           3,
+	}
 }
 
 // UnmarshalJSON reads the contract's spelling of Android.Show's arguments.
@@ -287,18 +352,7 @@ func TestContractPrompts(t *testing.T) {
 	for _, row := range c.Prompts {
 		t.Run(row.Name, func(t *testing.T) {
 			f := &fakeAndroid{features: row.Device.Features, secure: row.Device.DeviceSecure}
-			o := row.Options
-			p := native.Prompt{
-				Reason:                o.Reason,
-				Title:                 o.Title,
-				Subtitle:              o.Subtitle,
-				CancelTitle:           o.CancelTitle,
-				AllowDeviceCredential: o.AllowDeviceCredential,
-				ConfirmationRequired:  o.ConfirmationRequired,
-				Attempt:               1,
-				MaxAttempts:           3,
-			}
-			if err := (&androidDevice{p: f}).show(p, nil); err != nil {
+			if err := (&androidDevice{p: f}).show(row.prompt(), nil); err != nil {
 				t.Fatal(err)
 			}
 			f.mu.Lock()

@@ -10,7 +10,7 @@ import (
 )
 
 // demoIOS plays the Swift shim on a Face ID device whose user cancels.
-type demoIOS struct{}
+type demoIOS struct{ noKeychain }
 
 func (demoIOS) BiometryType() int              { return 2 } // LABiometryType.faceID
 func (demoIOS) CanEvaluate(policy int) int     { return 0 }
@@ -31,4 +31,29 @@ func ExampleRegisterIOS() {
 	err := shim.New().Authenticate(context.Background(), native.Prompt{Reason: "Open the vault", Attempt: 1, MaxAttempts: 3})
 	fmt.Println(err)
 	// Output: Canceled by user. (userCancel)
+}
+
+// noKeychain is the key half of a demo platform without a Keychain: every
+// call answers errSecNotAvailable (-25291).
+type noKeychain struct{}
+
+func (noKeychain) AddItem(service, account string, data []byte, requireBiometry bool) int {
+	return -25291
+}
+func (noKeychain) UpdateItem(service, account string, data []byte, reason, cancelTitle string, setCancel bool, r mobile.KeyReply) error {
+	go r.KeyFailed(-25291, "")
+	return nil
+}
+func (noKeychain) ReadItem(service, account, reason, cancelTitle string, setCancel bool, r mobile.KeyReply) error {
+	go r.KeyFailed(-25291, "")
+	return nil
+}
+func (noKeychain) ItemStatus(service, account string) int     { return -25291 }
+func (noKeychain) DeleteItem(service, account string) int     { return -25291 }
+func (noKeychain) CreateStepUpKey(tag string) int             { return -25291 }
+func (noKeychain) StepUpPublicKey(tag string) ([]byte, error) { return nil, nil }
+func (noKeychain) DeleteStepUpKey(tag string) int             { return -25291 }
+func (noKeychain) SignWithStepUpKey(tag string, message []byte, reason, cancelTitle string, setCancel bool, r mobile.KeyReply) error {
+	go r.KeyFailed(-25291, "")
+	return nil
 }

@@ -116,18 +116,25 @@ const (
 	evSucceeded = iota
 	evNotRecognized
 	evFailed
+	evCompleted // a key operation's result (KeyReply.Completed)
+	evKeyFailed // a key that could not be used (KeyReply.KeyFailed)
 )
 
 type event struct {
-	kind int
-	code int
-	msg  string
+	kind    int
+	code    int
+	msg     string
+	iv, out []byte // evCompleted
 }
 
 // session is the prompt of one authentication.
 type session struct {
 	events chan event
 	ended  chan struct{} // closed when the session is over
+
+	// keyed is true for the prompt of a key operation (keyed), whose
+	// events an Authenticate attempt must never read.
+	keyed bool
 
 	// Guarded by promptShim.mu:
 	showing   bool        // the platform's prompt is up
@@ -149,6 +156,25 @@ func (r reply) post(e event) {
 		// before it is read: drop the extra.
 	}
 }
+
+// keyReply is the KeyReply of one keyed session.
+type keyReply struct{ s *session }
+
+// Completed copies its arguments: the platform's arrays are only lent for
+// the call.
+func (r keyReply) Completed(iv, output []byte) {
+	reply(r).post(event{kind: evCompleted, iv: clone(iv), out: clone(output)})
+}
+func (r keyReply) NotRecognized() { reply(r).post(event{kind: evNotRecognized}) }
+func (r keyReply) Failed(code int, message string) {
+	reply(r).post(event{kind: evFailed, code: code, msg: message})
+}
+func (r keyReply) KeyFailed(code int, message string) {
+	reply(r).post(event{kind: evKeyFailed, code: code, msg: message})
+}
+
+// clone copies b; nil and empty both become an empty, non-nil slice.
+func clone(b []byte) []byte { return append([]byte{}, b...) }
 
 func (r reply) Succeeded()     { r.post(event{kind: evSucceeded}) }
 func (r reply) NotRecognized() { r.post(event{kind: evNotRecognized}) }
@@ -199,6 +225,12 @@ func (sh *promptShim) Authenticate(ctx context.Context, p native.Prompt) error {
 	}
 	sh.mu.Lock()
 	s := sh.sess
+	if s != nil && s.keyed {
+		// The prompt of a key operation is not an earlier attempt of
+		// this authentication: it goes away, and this one starts anew.
+		sh.end(s, true)
+		s = nil
+	}
 	if s != nil && s.timer != nil && !s.timer.Stop() {
 		// The grace period is over and the prompt is being dismissed:
 		// this attempt needs a new one.
@@ -283,4 +315,67 @@ func (sh *promptShim) wait(s *session) {
 		defer sh.mu.Unlock()
 		sh.end(s, true)
 	})
+}
+
+// keyed runs the prompt of one key operation: show starts it (reporting
+// to the KeyReply it gets), and the session lasts until the key's result
+// (evCompleted), a key failure (evKeyFailed, returned for the caller to
+// map), a prompt error (mapped here), p.MaxAttempts samples that were not
+// recognized (at least one; the prompt is then dismissed), the end of ctx
+// (dismissed, appCancel) or another prompt replacing it (systemCancel).
+// One call is one authentication, so no prompt outlives it.
+func (sh *promptShim) keyed(ctx context.Context, p native.Prompt, show func(KeyReply) error) (event, error) {
+	if ctx.Err() != nil {
+		return event{}, native.Canceled(ctx)
+	}
+	s := &session{events: make(chan event, 16), ended: make(chan struct{}), keyed: true, showing: true}
+	sh.mu.Lock()
+	if old := sh.sess; old != nil {
+		sh.end(old, true)
+	}
+	sh.sess = s
+	sh.mu.Unlock()
+	if err := show(keyReply{s}); err != nil {
+		sh.mu.Lock()
+		s.showing = false
+		sh.end(s, false)
+		sh.mu.Unlock()
+		return event{}, &native.Error{Code: native.NotInteractive, Message: "The authentication prompt cannot be shown.", Err: err}
+	}
+	attempts := max(p.MaxAttempts, 1)
+	misses := 0
+	for {
+		select {
+		case <-ctx.Done():
+			sh.mu.Lock()
+			sh.end(s, true)
+			sh.mu.Unlock()
+			return event{}, native.Canceled(ctx)
+		case <-s.ended:
+			return event{}, failure(native.SystemCancel, "Another authentication replaced this prompt.")
+		case e := <-s.events:
+			switch e.kind {
+			case evNotRecognized:
+				if misses++; misses < attempts {
+					continue
+				}
+				sh.mu.Lock()
+				sh.end(s, true)
+				sh.mu.Unlock()
+				return event{}, failure(native.AuthenticationFailed, "")
+			case evFailed:
+				sh.mu.Lock()
+				s.showing = false
+				sh.end(s, false)
+				sh.mu.Unlock()
+				return event{}, sh.dev.failure(e.code, e.msg)
+			default: // evCompleted, evKeyFailed: the prompt is over
+				sh.mu.Lock()
+				s.showing = false
+				sh.end(s, false)
+				sh.mu.Unlock()
+				return e, nil
+			}
+		}
+	}
 }

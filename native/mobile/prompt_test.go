@@ -60,6 +60,17 @@ type fakeAndroid struct {
 	dismissed int
 	replies   []Reply
 	shown     chan struct{}
+
+	// The key half (fakekeys_test.go).
+	dir         string              // StorageDir
+	keys        map[string]*softKey // AndroidKeyStore
+	keyStoreErr error               // HasKey's error
+	publicKey   []byte              // PublicKey's answer, when set
+	keyScript   []keyStep           // what every keyed prompt plays
+	generated   []string            // aliases of GenerateSecretKey/GenerateSigningKey
+	deleted     []string            // aliases of DeleteKey
+	keyCalls    []keyCall
+	keyReplies  []KeyReply
 }
 
 func (f *fakeAndroid) Features() int        { return f.features }
@@ -112,6 +123,14 @@ type fakeIOS struct {
 	evaluations []evaluateCall
 	invalidated int
 	shown       chan struct{}
+
+	// The key half (fakekeys_test.go).
+	items        map[string]*item    // the Keychain
+	seKeys       map[string]*softKey // the Secure Enclave
+	itemCalls    []itemCall
+	statusOf     map[string]int // forced answers of AddItem ("add") and ItemStatus ("status")
+	rawPublicKey []byte         // StepUpPublicKey's answer, when set
+	keyScript    []keyStep      // what every prompting Keychain call plays
 }
 
 func (f *fakeIOS) BiometryType() int { return f.typ }

@@ -88,7 +88,7 @@ func ReadScript(path string) (Config, error) {
 //	}
 //
 // Outcomes are "match", "no-match", "user-cancel", "system-cancel",
-// "lockout", "timeout", "fallback" and "hang". Unknown fields are errors
+// "lockout", "timeout", "fallback", "hang" and "hooked-success". Unknown fields are errors
 // (with the closest known name), so that a typo cannot silently change a
 // test. Errors are *ScriptError values naming the file, line and column.
 func ParseScript(name string, data []byte) (Config, error) {

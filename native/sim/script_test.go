@@ -40,7 +40,7 @@ func TestParseScriptDefaultsAndForms(t *testing.T) {
 		{"no sensor", `{"biometryType": "none", "available": false}`, func(c *sim.Config) { c.Type, c.Available = native.None, false }},
 		{"facts", `{"enrolled": false, "deviceCredential": false}`, func(c *sim.Config) { c.Enrolled, c.DeviceCredential = false, false }},
 		{"default", `{"default": "user-cancel"}`, func(c *sim.Config) { c.Default = sim.UserCancel }},
-		{"every outcome", `{"script": ["match","no-match","user-cancel","system-cancel","lockout","timeout","fallback","hang"]}`, func(c *sim.Config) {
+		{"every outcome", `{"script": ["match","no-match","user-cancel","system-cancel","lockout","timeout","fallback","hang","hooked-success"]}`, func(c *sim.Config) {
 			for _, o := range sim.Outcomes() {
 				c.Script = append(c.Script, sim.Step{Outcome: o})
 			}
@@ -74,8 +74,8 @@ func TestParseScriptErrors(t *testing.T) {
 		{"unknown field", "{\n  \"lockOut\": {}\n}", `s.json:2:3: unknown field "lockOut" (did you mean "lockout"?); known fields: $schema, description, biometryType, available, enrolled, deviceCredential, latency, default, script, lockout (at /lockOut)`},
 		{"duplicate field", `{"available": true, "available": false}`, `s.json:1:21: field "available" is given twice (at /available)`},
 		{"bool type", `{"enrolled": "yes"}`, `s.json:1:14: expected true or false, found a string (at /enrolled)`},
-		{"outcome typo", `{"script": ["match", "mtach"]}`, `s.json:1:22: unknown outcome "mtach" (did you mean "match"?); outcomes are match, no-match, user-cancel, system-cancel, lockout, timeout, fallback, hang (at /script/1)`},
-		{"outcome type", `{"default": 1}`, `s.json:1:13: expected an outcome (match, no-match, user-cancel, system-cancel, lockout, timeout, fallback, hang), found the number 1 (at /default)`},
+		{"outcome typo", `{"script": ["match", "mtach"]}`, `s.json:1:22: unknown outcome "mtach" (did you mean "match"?); outcomes are match, no-match, user-cancel, system-cancel, lockout, timeout, fallback, hang, hooked-success (at /script/1)`},
+		{"outcome type", `{"default": 1}`, `s.json:1:13: expected an outcome (match, no-match, user-cancel, system-cancel, lockout, timeout, fallback, hang, hooked-success), found the number 1 (at /default)`},
 		{"step without outcome", `{"script": [{"latency": "1s"}]}`, `s.json:1:13: a step object needs an "outcome" (at /script/0)`},
 		{"step unknown key", `{"script": [{"outcome": "match", "delay": "1s"}]}`, `s.json:1:34: unknown field "delay"; known fields: outcome, latency (at /script/0/delay)`},
 		{"bad duration", `{"latency": "3 seconds"}`, `s.json:1:13: "3 seconds" is not a duration; write one such as "150ms", "2s" or "1m30s" (at /latency)`},

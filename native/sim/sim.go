@@ -4,6 +4,11 @@
 // scripted outcomes with a default for when the queue is empty, a lockout
 // rule and a latency, and it logs every call it receives.
 //
+// It also keeps secrets and signs step-up challenges with software keys
+// that only a matched attempt unlocks (native.Vault and native.Signer, see
+// vault.go), plays enrollment changes that invalidate them, and a "hooked
+// success" outcome that reports success without unlocking any key.
+//
 // The same configuration can be written as a small JSON file (see
 // ParseScript), which is how the capguard command line drives it.
 //
@@ -46,9 +51,15 @@ const (
 	Fallback Outcome = "fallback"
 	// Hang: the prompt stays up until the caller's context ends.
 	Hang Outcome = "hang"
+	// HookedSuccess: a hooked success callback. The attempt reports
+	// success although nobody was recognized and no key was unlocked:
+	// Authenticate succeeds (what an event-bound check believes), while
+	// GetData and SetData fail and Sign returns bytes that are not a
+	// signature (see vault.go).
+	HookedSuccess Outcome = "hooked-success"
 )
 
-var outcomes = []Outcome{Match, NoMatch, UserCancel, SystemCancel, Lockout, Timeout, Fallback, Hang}
+var outcomes = []Outcome{Match, NoMatch, UserCancel, SystemCancel, Lockout, Timeout, Fallback, Hang, HookedSuccess}
 
 // Outcomes returns every outcome, in declaration order.
 func Outcomes() []Outcome { return append([]Outcome(nil), outcomes...) }
@@ -120,14 +131,23 @@ type Method string
 
 // The logged methods.
 const (
-	MethodStatus       Method = "status"
-	MethodAuthenticate Method = "authenticate"
+	MethodStatus          Method = "status"
+	MethodAuthenticate    Method = "authenticate"
+	MethodSetData         Method = "setData"
+	MethodGetData         Method = "getData"
+	MethodHasData         Method = "hasData"
+	MethodRemoveData      Method = "removeData"
+	MethodStepUpKey       Method = "stepUpKey"
+	MethodSign            Method = "sign"
+	MethodDeleteStepUpKey Method = "deleteStepUpKey"
 )
 
 // Call is one entry of the call log.
 type Call struct {
 	Method Method
-	// Prompt is the attempt's prompt (MethodAuthenticate only).
+	// Prompt is the attempt's prompt (the methods that prompt:
+	// MethodAuthenticate, MethodSetData, MethodGetData, MethodSign; one
+	// entry per attempt).
 	Prompt native.Prompt
 	// Outcome is the scripted outcome the attempt consumed; empty when the
 	// device refused the attempt before consulting the script.
@@ -155,6 +175,7 @@ type Sim struct {
 	log    []Call
 	base   int
 	counts map[Method]int
+	v      *vaultState // the keystore (vault.go), made on first use
 }
 
 var _ native.Shim = (*Sim)(nil)
@@ -330,6 +351,13 @@ const (
 // plays the next scripted outcome (or the default). A context that ends
 // first dismisses the prompt with AppCancel.
 func (s *Sim) Authenticate(ctx context.Context, p native.Prompt) error {
+	_, _, err := s.attempt(ctx, MethodAuthenticate, p)
+	return err
+}
+
+// attempt runs one attempt of a prompting method m: it returns the
+// outcome played, the attempt's entry in the call log and its error.
+func (s *Sim) attempt(ctx context.Context, m Method, p native.Prompt) (Outcome, int, error) {
 	s.mu.Lock()
 	now := s.cfg.Now()
 	s.active++
@@ -337,7 +365,7 @@ func (s *Sim) Authenticate(ctx context.Context, p native.Prompt) error {
 		s.maxActive = s.active
 	}
 	overlap := s.active > 1
-	idx := s.record(Call{Method: MethodAuthenticate, Prompt: p, Start: now, Overlap: overlap})
+	idx := s.record(Call{Method: m, Prompt: p, Start: now, Overlap: overlap})
 	refusal := s.refusal(p, now, overlap)
 	var step Step
 	if refusal == nil {
@@ -355,19 +383,19 @@ func (s *Sim) Authenticate(ctx context.Context, p native.Prompt) error {
 	s.mu.Unlock()
 
 	if refusal != nil {
-		return s.finish(idx, "", refusal)
+		return "", idx, s.finish(idx, "", refusal)
 	}
 	if hook != nil {
 		hook(p)
 	}
 	if err := wait(ctx, latency); err != nil {
-		return s.finish(idx, step.Outcome, err)
+		return step.Outcome, idx, s.finish(idx, step.Outcome, err)
 	}
 	if step.Outcome == Hang {
 		<-ctx.Done()
-		return s.finish(idx, step.Outcome, appCancel(ctx))
+		return step.Outcome, idx, s.finish(idx, step.Outcome, appCancel(ctx))
 	}
-	return s.finish(idx, step.Outcome, s.play(step.Outcome))
+	return step.Outcome, idx, s.finish(idx, step.Outcome, s.play(step.Outcome))
 }
 
 // refusal is the error of an attempt the device cannot start; s.mu is
@@ -405,6 +433,8 @@ func (s *Sim) play(o Outcome) error {
 	case Match:
 		s.failures, s.locked = 0, false
 		return nil
+	case HookedSuccess:
+		return nil // the device's state is untouched: nobody was recognized
 	case NoMatch:
 		s.failures++
 		if s.cfg.LockoutAfter > 0 && s.failures >= s.cfg.LockoutAfter {

@@ -165,12 +165,13 @@ func (r *runner) readFiles() {
 }
 
 // scenario is a repository as actions/checkout leaves it: the work tree
-// at the pull request's head, cloned from an origin that has the base
-// branch main.
+// at the pull request's head, cloned from an origin whose default branch
+// is the base branch (main unless base is set).
 type scenario struct {
 	app   string
 	edit  func(t *testing.T, workspace string) // the pull request's change, nil for none
 	event string
+	base  string
 }
 
 func (sc scenario) runner(t *testing.T, inputs map[string]string) *runner {
@@ -185,15 +186,19 @@ func (sc scenario) runner(t *testing.T, inputs map[string]string) *runner {
 			t.Fatal(err)
 		}
 	}
+	branch := sc.base
+	if branch == "" {
+		branch = "main"
+	}
 	copyDir(t, conformanceApp(t, sc.app), filepath.Join(seed, "src-tauri"))
-	must(t, seed, env, "git", "init", "-q", "-b", "main")
+	must(t, seed, env, "git", "init", "-q", "-b", branch)
 	must(t, seed, env, "git", "add", ".")
 	must(t, seed, env, "git", "commit", "-q", "-m", "app")
-	must(t, origin, env, "git", "init", "-q", "--bare", "-b", "main")
-	must(t, seed, env, "git", "push", "-q", origin, "main")
+	must(t, origin, env, "git", "init", "-q", "--bare", "-b", branch)
+	must(t, seed, env, "git", "push", "-q", origin, branch)
 	// actions/checkout fetches one commit of the head only.
 	must(t, root, env, "git", "clone", "-q", "--depth=1", "--no-local", "file://"+origin, work)
-	must(t, work, env, "git", "update-ref", "-d", "refs/remotes/origin/main")
+	must(t, work, env, "git", "update-ref", "-d", "refs/remotes/origin/"+branch)
 	must(t, work, env, "git", "checkout", "-q", "-b", "pr")
 	if sc.edit != nil {
 		sc.edit(t, work)
@@ -219,9 +224,9 @@ func (sc scenario) runner(t *testing.T, inputs map[string]string) *runner {
 		"PATH":                os.Getenv("PATH"),
 	}
 	if sc.event == "pull_request" {
-		gh["GITHUB_BASE_REF"], gh["GITHUB_HEAD_REF"], gh["GITHUB_REF"] = "main", "pr", "refs/pull/1/merge"
+		gh["GITHUB_BASE_REF"], gh["GITHUB_HEAD_REF"], gh["GITHUB_REF"] = branch, "pr", "refs/pull/1/merge"
 	} else {
-		gh["GITHUB_BASE_REF"], gh["GITHUB_HEAD_REF"], gh["GITHUB_REF"] = "", "", "refs/heads/main"
+		gh["GITHUB_BASE_REF"], gh["GITHUB_HEAD_REF"], gh["GITHUB_REF"] = "", "", "refs/heads/"+branch
 	}
 	for _, f := range []string{"GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH"} {
 		if err := os.WriteFile(gh[f], nil, 0o644); err != nil {
@@ -283,19 +288,44 @@ func TestAction(t *testing.T) {
 			notInLog: []string{"::error"},
 		},
 		{
+			name:     "pull request that widens, fail-on critical (its worst risk is high)",
+			scenario: scenario{app: numbat, event: "pull_request", edit: numbatWindows("*")},
+			inputs:   map[string]string{"fail-on": "critical"},
+			summary:  []string{"### capguard diff: **widened** · worst risk **high**", "**Top risks**", "| high | window \"*\" | can now call 2 commands from local pages through opener:default: opener (2) | opens URLs in the default application: any http URL"},
+			log: []string{"::warning file=src-tauri/capabilities/migrated.json,line=7,col=5,title=capguard diff%3A widened (high)::capability \"migrated\", opener:default: window \"*\": can now call 2 commands",
+				"::notice title=capguard diff::widened ("},
+			notInLog: []string{"::error"},
+		},
+		{
+			name:     "pull request that widens, fail-on high",
+			scenario: scenario{app: numbat, event: "pull_request", edit: numbatWindows("*")},
+			inputs:   map[string]string{"fail-on": "high"},
+			code:     1,
+			summary:  []string{"### capguard diff: **widened**"},
+			log:      []string{"capguard diff: 2 widenings rated high or worse (worst: high) (--fail-on high)", "::error title=capguard diff::the pull request reaches fail-on high"},
+		},
+		{
+			name:     "a base branch that is not main",
+			scenario: scenario{app: numbat, event: "pull_request", edit: numbatWindows("*"), base: "trunk"},
+			inputs:   map[string]string{"fail-on": "widened"},
+			code:     1,
+			summary:  []string{"### capguard diff: **widened**", "`origin/trunk:src-tauri` → `HEAD:src-tauri`"},
+			log:      []string{"::error title=capguard diff::the pull request reaches fail-on widened"},
+		},
+		{
 			name:     "pull request that widens, fail-on-widened",
 			scenario: scenario{app: numbat, event: "pull_request", edit: numbatWindows("*")},
 			inputs:   map[string]string{"fail-on-widened": "true"},
 			code:     1,
 			summary:  []string{"### capguard diff: **widened**"},
-			log:      []string{"::error title=capguard diff::the pull request widens what the app's pages may call"},
+			log:      []string{"::error title=capguard diff::the pull request reaches fail-on widened"},
 		},
 		{
 			name:     "pull request that narrows, fail-on-widened",
 			scenario: scenario{app: numbat, event: "pull_request", edit: numbatDrop("store:default")},
 			inputs:   map[string]string{"fail-on-widened": "true"},
 			summary:  []string{"### capguard diff: **narrowed**", "| window \"main\" | plugin store | 0 | 15 |"},
-			log:      []string{"::notice title=capguard diff%3A narrowed::window \"main\", plugin store: loses all access to plugin store"},
+			log:      []string{"::notice title=capguard diff%3A narrowed::window \"main\": can no longer call 14 commands from local pages through store:default: store (14)"},
 			notInLog: []string{"::error", "capguard diff%3A widened"},
 		},
 		{
@@ -315,7 +345,7 @@ func TestAction(t *testing.T) {
 			name:         "validation error",
 			scenario:     scenario{app: "NicolaSpadari__nuxtor", event: "push"},
 			code:         1,
-			log:          []string{"::error file=src-tauri/capabilities/main.json,line=21,col=5,title=capguard scope::"},
+			log:          []string{"::error file=src-tauri/capabilities/main.json,line=21,col=5,title=capguard scope::", "::error title=capguard validate::"},
 			emptySummary: true,
 		},
 		{
@@ -325,7 +355,15 @@ func TestAction(t *testing.T) {
 			}},
 			code:    1,
 			summary: []string{"### capguard diff: **narrowed**"},
-			log:     []string{"::error file=src-tauri/capabilities/main.json,line="},
+			log:     []string{"::error file=src-tauri/capabilities/main.json,line=", "::error title=capguard validate::the app's capabilities have errors"},
+		},
+		{
+			name:         "a bad threshold",
+			scenario:     scenario{app: numbat, event: "pull_request"},
+			inputs:       map[string]string{"fail-on": "severe"},
+			code:         1,
+			log:          []string{"::error title=capguard::fail-on must be critical, high, medium, low, widened, any or empty, not 'severe'"},
+			emptySummary: true,
 		},
 		{
 			name:         "a bad input",

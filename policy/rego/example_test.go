@@ -44,7 +44,7 @@ obligations contains {"type": "biometric", "max_age_s": 60} if input.command == 
 		fmt.Printf("%s from %s: %v %v\n  %s\n", req.Command, req.Window, d.Allowed, d.Obligations, d.Reason)
 	}
 	// Output:
-	// open_vault from main: true [{biometric 60 }]
+	// open_vault from main: true [{biometric 60  }]
 	//   allowed by capability "main-window" (permission allow-open-vault, local)
 	// plugin:biometric|status from settings: false []
 	//   denied by policy: the settings window may not ask about biometry

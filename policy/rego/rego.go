@@ -437,7 +437,8 @@ func messages(v any) []string {
 }
 
 // obligations reads the obligation objects of the user modules:
-// {"type": string, "max_age_s": non-negative integer, "reason": string};
+// {"type": string, "max_age_s": non-negative integer, "reason": string,
+// "binding": "event" or "signed"};
 // other keys are refused, so that a typo cannot drop a requirement.
 func obligations(v any) ([]policy.Obligation, error) {
 	items, _ := v.([]any)
@@ -469,8 +470,14 @@ func obligations(v any) ([]policy.Obligation, error) {
 					return nil, fmt.Errorf("obligation %v: \"reason\" must be a string", it)
 				}
 				o.Reason = s
+			case "binding":
+				s, ok := val.(string)
+				if !ok || (s != policy.BindingEvent && s != policy.BindingSigned) {
+					return nil, fmt.Errorf("obligation %v: \"binding\" must be %q or %q", it, policy.BindingEvent, policy.BindingSigned)
+				}
+				o.Binding = s
 			default:
-				return nil, fmt.Errorf("obligation %v: unknown key %q (expected type, max_age_s, reason)", it, k)
+				return nil, fmt.Errorf("obligation %v: unknown key %q (expected type, max_age_s, reason, binding)", it, k)
 			}
 		}
 		if o.Type == "" {

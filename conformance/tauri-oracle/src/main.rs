@@ -205,7 +205,9 @@ fn cmd_schema(args: &Args) -> Result<(), Failure> {
 /// Batch mode: one JSON object per stdin line, one answer per stdout line,
 /// in order. Operations: resolve {dir, target, manifests?}, schema
 /// {manifests, target}, and with the runtime: decide and ipc {dir, target,
-/// manifests?, requests}. A failing operation answers {"ok": false,
+/// manifests?, requests}, runtime and runtime_ipc {dir, target,
+/// manifests?, add, requests} (capabilities added at run time), urls
+/// {urls, patterns}. A failing operation answers {"ok": false,
 /// "error"}; the batch goes on.
 fn cmd_batch() -> Result<(), Failure> {
     let stdin = std::io::stdin();
@@ -258,6 +260,12 @@ fn batch_op(op: &Json) -> Result<Json, String> {
         "decide" => runtime::batch_decide(op),
         #[cfg(feature = "runtime")]
         "ipc" => runtime::batch_ipc(op),
+        #[cfg(feature = "runtime")]
+        "runtime" => runtime::batch_runtime(op),
+        #[cfg(feature = "runtime")]
+        "runtime_ipc" => runtime::batch_runtime_ipc(op),
+        #[cfg(feature = "runtime")]
+        "urls" => runtime::batch_urls(op),
         other => Err(format!(
             "unknown batch operation {other:?} for this build (tauri-utils {})",
             utils::version()

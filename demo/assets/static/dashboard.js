@@ -154,6 +154,7 @@ async function post(url, body) {
 window.dashboard = {
   next: (outcome, count = 1) => post('/api/device/next', { outcome, count }),
   unlock: () => post('/api/device/unlock', {}),
+  enroll: () => post('/api/device/enroll', {}),
   forget: () => post('/api/stepup/forget', {}),
   state: () => fetch('/api/state').then((r) => r.json())
 }
@@ -162,6 +163,7 @@ for (const b of document.querySelectorAll('button.outcome')) {
   b.addEventListener('click', () => window.dashboard.next(b.dataset.outcome).catch((e) => alert(e.message)))
 }
 $('unlock').addEventListener('click', () => window.dashboard.unlock())
+$('enroll').addEventListener('click', () => window.dashboard.enroll())
 $('forget').addEventListener('click', () => window.dashboard.forget())
 
 const st = await window.dashboard.state()

@@ -1,9 +1,11 @@
-// The script of a window page: buttons that call the biometric plugin's
-// JavaScript API, as an app would, and a list of what each call returned.
-// It imports the real npm packages through the page's import map; when
-// they are not installed it falls back to capguard's stand-in.
+// The script of a window page: buttons that call the JavaScript APIs of
+// the biometric plugin and of tauri-plugin-biometry (secure storage), as
+// an app would, and a list of what each call returned. It imports the
+// real npm packages through the page's import map; when they are not
+// installed it falls back to capguard's stand-ins.
 
 let biometric
+let biometry
 let core
 let packages = false
 try {
@@ -11,10 +13,12 @@ try {
     throw new Error('not installed')
   }
   biometric = await import('@tauri-apps/plugin-biometric')
+  biometry = await import('@choochmeque/tauri-plugin-biometry-api')
   core = await import('@tauri-apps/api/core')
   packages = true
 } catch (e) {
   biometric = await import('/static/biometric-standin.js')
+  biometry = await import('/static/biometry-standin.js')
   core = biometric
 }
 
@@ -41,11 +45,18 @@ function show(call, outcome) {
   li.append(what, arrow)
   // A biometric failure (of authenticate, or of a command's step-up)
   // rejects with {message, code}: show the code the app would branch on.
-  if (!outcome.ok && v && typeof v === 'object' && typeof v.code === 'string') {
+  // tauri-plugin-biometry rejects with a string: "[code] - message", or
+  // "scopeDenied: ...".
+  let c = !outcome.ok && v && typeof v === 'object' && typeof v.code === 'string' ? v.code : ''
+  if (!outcome.ok && typeof v === 'string') {
+    const m = /^\[(\w+)\] - |^(scopeDenied):/.exec(v)
+    if (m) c = m[1] || m[2]
+  }
+  if (c) {
     const code = document.createElement('strong')
     code.className = 'code'
-    code.textContent = v.code + ' '
-    li.dataset.code = v.code
+    code.textContent = c + ' '
+    li.dataset.code = c
     li.append(code)
   }
   li.append(value)
@@ -84,12 +95,32 @@ window.demo = {
   checkStatus: () => run('checkStatus()', () => biometric.checkStatus()),
   authenticate: (reason, opts) =>
     run(`authenticate(${JSON.stringify(reason)}${opts ? ', ' + JSON.stringify(opts) : ''})`, () => biometric.authenticate(reason, opts)),
-  invoke: (cmd, args, opts) => run(`invoke(${JSON.stringify(cmd)})`, () => core.invoke(cmd, args, opts))
+  invoke: (cmd, args, opts) => run(`invoke(${JSON.stringify(cmd)})`, () => core.invoke(cmd, args, opts)),
+  // tauri-plugin-biometry's API, unmodified: secrets that only a fresh
+  // authentication unlocks.
+  biometry: {
+    checkStatus: () => run('biometry.checkStatus()', () => biometry.checkStatus()),
+    authenticate: (reason, opts) => run(`biometry.authenticate(${JSON.stringify(reason)})`, () => biometry.authenticate(reason, opts)),
+    setData: (o) => run(`setData(${JSON.stringify({ domain: o.domain, name: o.name })})`, () => biometry.setData(o)),
+    getData: (o) => run(`getData(${JSON.stringify({ domain: o.domain, name: o.name })})`, () => biometry.getData(o)),
+    hasData: (o) => run(`hasData(${JSON.stringify(o)})`, () => biometry.hasData(o)),
+    removeData: (o) => run(`removeData(${JSON.stringify(o)})`, () => biometry.removeData(o))
+  }
+}
+
+function record() {
+  return { domain: document.getElementById('domain').value, name: document.getElementById('name').value }
 }
 
 document.getElementById('status').addEventListener('click', () => window.demo.checkStatus())
 document.getElementById('auth').addEventListener('click', () =>
   window.demo.authenticate(document.getElementById('reason').value, options()))
 document.getElementById('vault').addEventListener('click', () => window.demo.invoke('open_vault'))
+document.getElementById('set').addEventListener('click', () =>
+  window.demo.biometry.setData({ ...record(), data: document.getElementById('data').value }))
+document.getElementById('get').addEventListener('click', () =>
+  window.demo.biometry.getData({ ...record(), reason: 'Read ' + record().name }))
+document.getElementById('has').addEventListener('click', () => window.demo.biometry.hasData(record()))
+document.getElementById('remove').addEventListener('click', () => window.demo.biometry.removeData(record()))
 document.getElementById('calls').addEventListener('submit', (e) => e.preventDefault())
 document.body.dataset.ready = '1'

@@ -1,7 +1,7 @@
 // Shared by the vault's pages: the Wails runtime for bound methods, the
 // unmodified @tauri-apps/plugin-biometric for the biometric plugin, a log
 // on the page, and, in scenario mode, the report to the test.
-import { Call } from '/wails/runtime.js'
+import { Call, Events } from '/wails/runtime.js'
 
 export const windowLabel = document.body.dataset.window
 
@@ -69,7 +69,22 @@ export async function waitFor(step) {
   if (!res.ok) throw new Error('the test did not release ' + step + ': ' + res.status)
 }
 
+// seen blocks, in scenario mode, until a page reported a step.
+export async function seen(step) {
+  if (!config.report) return
+  await fetch(config.report + 'seen?step=' + encodeURIComponent(step))
+}
+
 export function scenario() { return Boolean(config.report) }
+export function bare() { return Boolean(config.bare) }
+
+// emit is an event through the Wails runtime (Events.Emit).
+export const emitWails = (name, data) => Events.Emit(name, data)
+
+// withTimeout settles a promise, or says it timed out.
+export function withTimeout(p, ms) {
+  return Promise.race([p, new Promise((resolve) => setTimeout(() => resolve({ ok: false, error: 'timed out' }), ms))])
+}
 
 export function button(id, f) {
   document.getElementById(id).addEventListener('click', f)

@@ -1,6 +1,12 @@
-import { biometric, button, callBinding, loadConfig, record, scenario, settle, waitFor, windowLabel } from '/common.js'
+import { bare, biometric, button, callBinding, emitWails, loadConfig, record, scenario, seen, settle, waitFor, windowLabel, withTimeout } from '/common.js'
 
 const config = await loadConfig()
+if (bare() && scenario()) {
+  // Bare Wails (no capguard): go straight to the untrusted site, whose
+  // attacks the test expects to succeed.
+  window.location.href = config.untrusted
+  await new Promise(() => {})
+}
 const bio = await biometric()
 document.getElementById('label').textContent = window.__TAURI_INTERNALS__.metadata.currentWindow.label
 
@@ -23,7 +29,22 @@ if (scenario()) {
   await record(p + '.open_vault', await settle(callBinding('OpenVault')))
   await record(p + '.open_vault.again', await settle(callBinding('OpenVault')))
   await record(p + '.delete_vault', await settle(callBinding('DeleteVault')))
+
+  // Events, with the unmodified @tauri-apps/api/event: main may listen
+  // and emit (core:event:default); settings listens and hears main.
+  const { listen, emit } = await import('@tauri-apps/api/event')
+  let heard = null
+  const own = new Promise((resolve) => { heard = resolve })
+  const unlisten = await listen('vault:changed', (e) => heard({ ok: true, value: { event: e.event, payload: e.payload } }))
+  await seen('settings.listening')
+  await record(p + '.emit', await settle(emit('vault:changed', { by: 'main' })))
+  await record(p + '.event', await withTimeout(own, 10000))
+  unlisten()
+  // Through the Wails runtime: a Go listener receives it.
+  await record(p + '.emit.wails', await settle(emitWails('vault:opened', { by: 'main' })))
+  // A raw message (window._wails.invoke) reaches the app's handler.
+  window._wails.invoke('hello from main')
+
   await record(p + '.done', true)
-  await waitFor('navigate')
-  window.location.href = config.untrusted
+  window.location.href = '/xhook.html'
 }

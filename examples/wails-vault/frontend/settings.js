@@ -1,4 +1,4 @@
-import { biometric, button, callBinding, loadConfig, rawCall, record, scenario, settle, waitFor, windowLabel } from '/common.js'
+import { biometric, button, callBinding, emitWails, loadConfig, rawCall, record, scenario, settle, waitFor, windowLabel, withTimeout } from '/common.js'
 
 await loadConfig()
 const bio = await biometric()
@@ -18,7 +18,7 @@ async function ipcWithToken(cmd, token) {
   return { status: res.status, text: await res.text() }
 }
 
-if (scenario()) {
+if (scenario() && !(await loadConfig()).bare) {
   const p = windowLabel
   await record(p + '.packages', { realBiometricPackage: bio.real, label: window.__TAURI_INTERNALS__.metadata.currentWindow.label })
   await record(p + '.status', await settle(bio.checkStatus()))
@@ -36,5 +36,16 @@ if (scenario()) {
   await waitFor('reload')
   await record(p + '.authenticate.after-reload', await settle(bio.authenticate('Open your wallet')))
   await record(p + '.open_vault.after-reload', await settle(callBinding('OpenVault')))
+
+  // Events: settings may listen (and hears main's event), not emit.
+  const { listen, emit } = await import('@tauri-apps/api/event')
+  let heard = null
+  const event = new Promise((resolve) => { heard = resolve })
+  await listen('vault:changed', (e) => heard({ ok: true, value: { event: e.event, payload: e.payload } }))
+  await record(p + '.listening', true)
+  await record(p + '.event', await withTimeout(event, 20000))
+  await record(p + '.emit', await settle(emit('vault:changed', { by: 'settings' })))
+  await record(p + '.emit.wails', await settle(emitWails('vault:wipe', { by: 'settings' })))
   await record(p + '.done', true)
+  window.location.href = '/strict.html'
 }

@@ -1,8 +1,18 @@
 // iOS half of capguard's biometric shim. It reports raw facts of
-// LocalAuthentication and runs the evaluation that the Go side describes;
-// every decision (policy, titles, what an LAError code means, how many
-// attempts, the NSFaceIDUsageDescription rule) is made in Go (package
-// native/mobile).
+// LocalAuthentication, runs the evaluation that the Go side describes, and
+// translates the Keychain and Secure Enclave calls of the vault and the
+// step-up signer; every decision (policy, titles, what an LAError code or
+// an OSStatus means, how many attempts, the NSFaceIDUsageDescription rule,
+// item and key names, what a missing item means, the order of add, update
+// and delete) is made in Go (package native/mobile).
+//
+// Secrets are generic-password items (service = domain, account = name)
+// under a SecAccessControl with .biometryCurrentSet, accessible
+// kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly: the Keychain releases
+// them only to a query that the currently enrolled biometry authorized.
+// The step-up key is an EC P-256 key made in the Secure Enclave, with
+// .biometryCurrentSet and .privateKeyUsage: it signs only after such an
+// authorization, and its private half never leaves the enclave.
 //
 // NOT COMPILED in capguard's CI: there is no Xcode there. See ../README.md.
 //
@@ -12,6 +22,7 @@
 // the names against the generated Mobile.objc.h if your gomobile differs.
 import Foundation
 import LocalAuthentication
+import Security
 import Capguard // the framework that `gomobile bind -o Capguard.xcframework` writes
 
 final class CapguardBiometric: NSObject, MobileIOSProtocol {
@@ -62,9 +73,212 @@ final class CapguardBiometric: NSObject, MobileIOSProtocol {
         }
     }
 
+    // Ends the running evaluation, or the prompt of the running Keychain or
+    // Secure Enclave call (its LAContext).
     func invalidate() {
         lock.lock(); let context = self.context; self.context = nil; lock.unlock()
         context?.invalidate()
+    }
+
+    // MARK: Keychain items (the vault)
+
+    private func itemQuery(_ service: String?, _ account: String?) -> [String: Any] {
+        [kSecClass as String: kSecClassGenericPassword,
+         kSecAttrService as String: service ?? "",
+         kSecAttrAccount as String: account ?? ""]
+    }
+
+    // A fresh LAContext for one prompting call: no reuse of an earlier
+    // authentication, and Invalidate ends it.
+    private func promptContext(_ reason: String?, _ cancelTitle: String?, _ setCancel: Bool) -> LAContext {
+        let context = LAContext()
+        context.localizedReason = reason ?? ""
+        if setCancel { context.localizedCancelTitle = cancelTitle }
+        context.touchIDAuthenticationAllowableReuseDuration = 0
+        lock.lock(); self.context = context; lock.unlock()
+        return context
+    }
+
+    func addItem(_ service: String?, account: String?, data: Data?, requireBiometry: Bool) -> Int {
+        var query = itemQuery(service, account)
+        query[kSecValueData as String] = data ?? Data()
+        if requireBiometry {
+            var error: Unmanaged<CFError>?
+            guard let access = SecAccessControlCreateWithFlags(
+                nil, kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly, .biometryCurrentSet, &error) else {
+                return code(of: error?.takeRetainedValue())
+            }
+            query[kSecAttrAccessControl as String] = access
+        } else {
+            query[kSecAttrAccessible as String] = kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly
+        }
+        return Int(SecItemAdd(query as CFDictionary, nil))
+    }
+
+    func updateItem(_ service: String?, account: String?, data: Data?, reason: String?,
+                    cancelTitle: String?, setCancel: Bool, reply: MobileKeyReplyProtocol?) throws {
+        guard let reply = reply else { throw invalidCall("no reply") }
+        var query = itemQuery(service, account)
+        query[kSecUseAuthenticationContext as String] = promptContext(reason, cancelTitle, setCancel)
+        let attributes: [String: Any] = [kSecValueData as String: data ?? Data()]
+        DispatchQueue.global(qos: .userInitiated).async {
+            let status = SecItemUpdate(query as CFDictionary, attributes as CFDictionary)
+            if status == errSecSuccess {
+                reply.completed(Data(), output: Data())
+            } else {
+                reply.keyFailed(Int(status), message: self.message(of: status))
+            }
+        }
+    }
+
+    func readItem(_ service: String?, account: String?, reason: String?,
+                  cancelTitle: String?, setCancel: Bool, reply: MobileKeyReplyProtocol?) throws {
+        guard let reply = reply else { throw invalidCall("no reply") }
+        var query = itemQuery(service, account)
+        query[kSecReturnData as String] = true
+        query[kSecMatchLimit as String] = kSecMatchLimitOne
+        query[kSecUseAuthenticationContext as String] = promptContext(reason, cancelTitle, setCancel)
+        DispatchQueue.global(qos: .userInitiated).async {
+            var result: CFTypeRef?
+            let status = SecItemCopyMatching(query as CFDictionary, &result)
+            if status == errSecSuccess, let data = result as? Data {
+                reply.completed(Data(), output: data)
+            } else {
+                // errSecSuccess without data is no success.
+                let raw = status == errSecSuccess ? errSecInternalComponent : status
+                reply.keyFailed(Int(raw), message: self.message(of: raw))
+            }
+        }
+    }
+
+    // Looks the item up without any UI: errSecInteractionNotAllowed (or 0)
+    // when it exists.
+    func itemStatus(_ service: String?, account: String?) -> Int {
+        let context = LAContext()
+        context.interactionNotAllowed = true
+        var query = itemQuery(service, account)
+        query[kSecReturnAttributes as String] = true
+        query[kSecMatchLimit as String] = kSecMatchLimitOne
+        query[kSecUseAuthenticationContext as String] = context
+        return Int(SecItemCopyMatching(query as CFDictionary, nil))
+    }
+
+    func deleteItem(_ service: String?, account: String?) -> Int {
+        Int(SecItemDelete(itemQuery(service, account) as CFDictionary))
+    }
+
+    // MARK: The step-up key (Secure Enclave)
+
+    private func tagData(_ tag: String?) -> Data { (tag ?? "").data(using: .utf8) ?? Data() }
+
+    private func keyQuery(_ tag: String?) -> [String: Any] {
+        [kSecClass as String: kSecClassKey,
+         kSecAttrApplicationTag as String: tagData(tag),
+         kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom]
+    }
+
+    func createStepUpKey(_ tag: String?) -> Int {
+        var error: Unmanaged<CFError>?
+        guard let access = SecAccessControlCreateWithFlags(
+            nil, kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly, [.privateKeyUsage, .biometryCurrentSet], &error) else {
+            return code(of: error?.takeRetainedValue())
+        }
+        let attributes: [String: Any] = [
+            kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
+            kSecAttrKeySizeInBits as String: 256,
+            kSecAttrTokenID as String: kSecAttrTokenIDSecureEnclave,
+            kSecPrivateKeyAttrs as String: [
+                kSecAttrIsPermanent as String: true,
+                kSecAttrApplicationTag as String: tagData(tag),
+                kSecAttrAccessControl as String: access,
+            ] as [String: Any],
+        ]
+        guard SecKeyCreateRandomKey(attributes as CFDictionary, &error) != nil else {
+            return code(of: error?.takeRetainedValue())
+        }
+        return 0
+    }
+
+    // The private key's reference (using it is what needs the biometry).
+    private func stepUpKey(_ tag: String?, context: LAContext?) -> (SecKey?, OSStatus) {
+        var query = keyQuery(tag)
+        query[kSecReturnRef as String] = true
+        if let context = context { query[kSecUseAuthenticationContext as String] = context }
+        var item: CFTypeRef?
+        let status = SecItemCopyMatching(query as CFDictionary, &item)
+        guard status == errSecSuccess, let found = item, CFGetTypeID(found) == SecKeyGetTypeID() else {
+            return (nil, status == errSecSuccess ? errSecInternalComponent : status)
+        }
+        return ((found as! SecKey), status)
+    }
+
+    // X9.63 (0x04, X, Y); empty when there is no key. Go makes PKIX DER of it.
+    func stepUpPublicKey(_ tag: String?) throws -> Data {
+        let (key, status) = stepUpKey(tag, context: nil)
+        if status == errSecItemNotFound { return Data() }
+        guard let privateKey = key, let publicKey = SecKeyCopyPublicKey(privateKey) else {
+            throw NSError(domain: NSOSStatusErrorDomain, code: Int(status))
+        }
+        var error: Unmanaged<CFError>?
+        guard let raw = SecKeyCopyExternalRepresentation(publicKey, &error) as Data? else {
+            throw (error?.takeRetainedValue() as Error?) ?? NSError(domain: NSOSStatusErrorDomain, code: Int(errSecInternalComponent))
+        }
+        return raw
+    }
+
+    func deleteStepUpKey(_ tag: String?) -> Int {
+        Int(SecItemDelete(keyQuery(tag) as CFDictionary))
+    }
+
+    func signWithStepUpKey(_ tag: String?, message: Data?, reason: String?,
+                           cancelTitle: String?, setCancel: Bool, reply: MobileKeyReplyProtocol?) throws {
+        guard let reply = reply else { throw invalidCall("no reply") }
+        let context = promptContext(reason, cancelTitle, setCancel)
+        DispatchQueue.global(qos: .userInitiated).async {
+            let (key, status) = self.stepUpKey(tag, context: context)
+            guard let privateKey = key else {
+                reply.keyFailed(Int(status), message: self.message(of: status))
+                return
+            }
+            var error: Unmanaged<CFError>?
+            // The Secure Enclave asks for the biometry here, and signs
+            // SHA-256 of the message: ASN.1 DER, as Go verifies it.
+            if let signature = SecKeyCreateSignature(
+                privateKey, .ecdsaSignatureMessageX962SHA256, (message ?? Data()) as CFData, &error) as Data? {
+                reply.completed(Data(), output: signature)
+            } else {
+                self.report(error?.takeRetainedValue(), to: reply)
+            }
+        }
+    }
+
+    // MARK: Errors, as raw codes for Go
+
+    // An LAError goes to Go as a prompt error, anything else as an OSStatus.
+    private func report(_ error: CFError?, to reply: MobileKeyReplyProtocol) {
+        guard let error = error else {
+            reply.keyFailed(Int(errSecInternalComponent), message: message(of: errSecInternalComponent))
+            return
+        }
+        let ns = error as Error as NSError
+        if ns.domain == LAErrorDomain {
+            reply.failed(ns.code, message: ns.localizedDescription)
+        } else {
+            reply.keyFailed(ns.code, message: ns.localizedDescription)
+        }
+    }
+
+    private func code(of error: CFError?) -> Int {
+        guard let error = error else { return Int(errSecInternalComponent) }
+        return (error as Error as NSError).code
+    }
+
+    private func message(of status: OSStatus) -> String {
+        (SecCopyErrorMessageString(status, nil) as String?) ?? "OSStatus \(status)"
+    }
+
+    private func invalidCall(_ why: String) -> NSError {
+        NSError(domain: "capguard", code: 1, userInfo: [NSLocalizedDescriptionKey: why])
     }
 
     // Call once at start-up (application(_:didFinishLaunchingWithOptions:)).

@@ -5,7 +5,7 @@
 package remote
 
 import (
-	"sync"
+	"sync/atomic"
 
 	"github.com/capguard/capguard/acl"
 )
@@ -35,23 +35,39 @@ func (s Set) Empty() bool {
 }
 
 // Matcher holds distinct remote patterns and a bounded cache from page URL
-// to the patterns it matches. It is safe for concurrent use.
+// to the patterns it matches. It is safe for concurrent use: a lookup is
+// two atomic loads and a string comparison, without a lock; an insertion
+// is one atomic store.
 type Matcher struct {
 	patterns []*acl.RemotePattern
 	index    map[string]int
-	capacity int
 
-	mu    sync.RWMutex
-	cache map[string]Set
+	// slots is the cache: a URL lives in the slot its key (acl.Origin.Key)
+	// selects or the next one; inserting into two full slots replaces the
+	// first.
+	slots []atomic.Pointer[entry]
+	mask  uint64
+}
+
+// entry is one cached URL; entries are never modified.
+type entry struct {
+	key  uint64
+	href string
+	set  Set
 }
 
 // New returns a matcher for the patterns (deduplicated by their text, in
-// order of first appearance) that remembers up to capacity URLs.
+// order of first appearance) that remembers up to capacity URLs (rounded
+// up to a power of two).
 func New(patterns []*acl.RemotePattern, capacity int) *Matcher {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	m := &Matcher{index: map[string]int{}, capacity: capacity, cache: map[string]Set{}}
+	n := 1
+	for n < capacity {
+		n <<= 1
+	}
+	m := &Matcher{index: map[string]int{}, slots: make([]atomic.Pointer[entry], n), mask: uint64(n - 1)}
 	for _, p := range patterns {
 		m.Add(p)
 	}
@@ -80,22 +96,26 @@ func (m *Matcher) Index(pattern string) (int, bool) {
 func (m *Matcher) Len() int { return len(m.patterns) }
 
 // Capacity returns the number of URLs the cache holds at most.
-func (m *Matcher) Capacity() int { return m.capacity }
+func (m *Matcher) Capacity() int { return len(m.slots) }
 
 // Cached returns the number of URLs in the cache.
 func (m *Matcher) Cached() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.cache)
+	n := 0
+	for i := range m.slots {
+		if m.slots[i].Load() != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // Match returns the patterns the origin matches; nil for the local origin.
-// A cached answer costs a map lookup and does not allocate.
+// A cached answer costs two atomic loads and does not allocate.
 func (m *Matcher) Match(o acl.Origin) Set {
 	if o.IsLocal() || len(m.patterns) == 0 {
 		return nil
 	}
-	if s, ok := m.cached(o.URL()); ok {
+	if s, ok := m.cached(o.Key(), o.URL()); ok {
 		return s
 	}
 	return m.compute(o)
@@ -107,7 +127,7 @@ func (m *Matcher) MatchURL(href string) (Set, error) {
 	if href == "" || len(m.patterns) == 0 {
 		return nil, nil
 	}
-	if s, ok := m.cached(href); ok {
+	if s, ok := m.cached(acl.OriginKey(href), href); ok {
 		return s, nil
 	}
 	o, err := acl.ParseOrigin(href)
@@ -122,11 +142,14 @@ func (m *Matcher) MatchURL(href string) (Set, error) {
 	return m.compute(o), nil
 }
 
-func (m *Matcher) cached(href string) (Set, bool) {
-	m.mu.RLock()
-	s, ok := m.cache[href]
-	m.mu.RUnlock()
-	return s, ok
+func (m *Matcher) cached(key uint64, href string) (Set, bool) {
+	i := key & m.mask
+	for _, j := range [2]uint64{i, (i + 1) & m.mask} {
+		if e := m.slots[j].Load(); e != nil && e.key == key && e.href == href {
+			return e.set, true
+		}
+	}
+	return nil, false
 }
 
 func (m *Matcher) matchAll(o acl.Origin) Set {
@@ -141,15 +164,14 @@ func (m *Matcher) matchAll(o acl.Origin) Set {
 
 func (m *Matcher) compute(o acl.Origin) Set {
 	s := m.matchAll(o)
-	m.mu.Lock()
-	if _, ok := m.cache[o.URL()]; !ok && len(m.cache) >= m.capacity {
-		// Evict an arbitrary entry: map iteration starts at a random place.
-		for k := range m.cache {
-			delete(m.cache, k)
-			break
-		}
+	e := &entry{key: o.Key(), href: o.URL(), set: s}
+	i := e.key & m.mask
+	next := (i + 1) & m.mask
+	switch {
+	case m.slots[i].CompareAndSwap(nil, e):
+	case m.slots[next].CompareAndSwap(nil, e):
+	default:
+		m.slots[i].Store(e)
 	}
-	m.cache[o.URL()] = s
-	m.mu.Unlock()
 	return s
 }

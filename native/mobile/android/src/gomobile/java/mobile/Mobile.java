@@ -12,11 +12,20 @@ public abstract class Mobile {
 	// touch is called from other bound packages to initialize this package
 	public static void touch() {}
 
+	public static final long AuthenticatorBiometricStrong = 15L;
 	public static final long AuthenticatorBiometricWeak = 255L;
 	public static final long AuthenticatorDeviceCredential = 32768L;
 	public static final long FeatureFace = 2L;
 	public static final long FeatureFingerprint = 1L;
 	public static final long FeatureIris = 4L;
+	public static final long KeyErrorBadData = 3L;
+	public static final long KeyErrorForeignResult = 5L;
+	public static final long KeyErrorInvalidated = 2L;
+	public static final long KeyErrorMissing = 1L;
+	public static final long KeyErrorRefused = 4L;
+	public static final long OperationDecrypt = 2L;
+	public static final long OperationEncrypt = 1L;
+	public static final long OperationSign = 3L;
 	public static final long PolicyBiometrics = 1L;
 	public static final long PolicyDeviceOwner = 2L;
 

@@ -1,8 +1,10 @@
 // Android half of capguard's biometric shim. It reports raw facts of the
 // platform biometric API (android.hardware.biometrics, Android 11 / API 30
-// and later) and shows the BiometricPrompt that the Go side describes; every
-// decision (titles, authenticators, what an error code means, how many
-// attempts) is made in Go (package native/mobile).
+// and later), shows the BiometricPrompt that the Go side describes, and
+// keeps AndroidKeyStore keys that such a prompt unlocks for exactly one
+// operation, through its CryptoObject; every decision (titles,
+// authenticators, what an error code means, how many attempts, key names,
+// the AAD, the record files) is made in Go (package native/mobile).
 //
 // Compiled and tested by capguard's CI: `mvn test` in native/mobile/android
 // builds it against the Android 15 framework jar and runs its Robolectric
@@ -19,8 +21,22 @@ import android.content.pm.PackageManager
 import android.hardware.biometrics.BiometricManager
 import android.hardware.biometrics.BiometricPrompt
 import android.os.CancellationSignal
+import android.security.keystore.KeyGenParameterSpec
+import android.security.keystore.KeyPermanentlyInvalidatedException
+import android.security.keystore.KeyProperties
+import java.security.KeyPairGenerator
+import java.security.KeyStore
+import java.security.PrivateKey
+import java.security.Signature
+import java.security.spec.ECGenParameterSpec
 import java.util.concurrent.Executor
+import javax.crypto.AEADBadTagException
+import javax.crypto.Cipher
+import javax.crypto.KeyGenerator
+import javax.crypto.SecretKey
+import javax.crypto.spec.GCMParameterSpec
 import mobile.Android
+import mobile.KeyReply
 import mobile.Mobile
 import mobile.Reply
 
@@ -71,6 +87,24 @@ class CapguardBiometric(context: Context) : Android {
         reply: Reply,
     ) {
         val cancel = CancellationSignal()
+        val prompt = build(title, subtitle, description, negativeButton, authenticators, confirmationRequired, cancel) { code, message ->
+            reply.failed(code, message)
+        }
+        start(cancel, { reply.failed(0L, it) }) {
+            prompt.authenticate(cancel, main, Callback(cancel, reply))
+        }
+    }
+
+    private fun build(
+        title: String,
+        subtitle: String,
+        description: String,
+        negativeButton: String,
+        authenticators: Long,
+        confirmationRequired: Boolean,
+        cancel: CancellationSignal,
+        failed: (Long, String) -> Unit,
+    ): BiometricPrompt {
         val builder = BiometricPrompt.Builder(context)
             .setTitle(title)
             .setDescription(description)
@@ -82,23 +116,133 @@ class CapguardBiometric(context: Context) : Android {
             // not as an error: send Go the error code androidx would.
             builder.setNegativeButton(negativeButton, main) { _, _ ->
                 ended(cancel)
-                reply.failed(BiometricPrompt.BIOMETRIC_ERROR_NEGATIVE_BUTTON.toLong(), negativeButton)
+                failed(BiometricPrompt.BIOMETRIC_ERROR_NEGATIVE_BUTTON.toLong(), negativeButton)
             }
         }
-        val prompt = builder.build()
+        return builder.build()
+    }
 
+    // Makes cancel's prompt the one showing (cancelling the one before) and
+    // runs authenticate on the main thread, unless dismissed first.
+    private fun start(cancel: CancellationSignal, failed: (String) -> Unit, authenticate: () -> Unit) {
         val previous = synchronized(lock) { showing.also { showing = cancel } }
         previous?.cancel()
         main.execute {
             if (cancel.isCanceled) return@execute // dismissed before it started
             try {
-                prompt.authenticate(cancel, main, Callback(cancel, reply))
+                authenticate()
             } catch (e: RuntimeException) {
                 // A missing USE_BIOMETRIC permission, a system refusal: 0 is
                 // no BiometricPrompt code, Go reports it as systemCancel.
                 ended(cancel)
-                reply.failed(0L, e.message ?: e.javaClass.name)
+                failed(e.message ?: e.javaClass.name)
             }
+        }
+    }
+
+    // Records live in files that Go writes; no backup, since the keys that
+    // sealed them never leave this device.
+    override fun storageDir(): String = context.noBackupFilesDir.absolutePath
+
+    private fun keyStore(): KeyStore = KeyStore.getInstance(PROVIDER).apply { load(null) }
+
+    override fun hasKey(alias: String): Boolean = keyStore().containsAlias(alias)
+
+    override fun generateSecretKey(alias: String) {
+        val spec = authenticated(
+            KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
+                .setKeySize(256)
+                .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
+                .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE),
+        )
+        KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, PROVIDER).run {
+            init(spec)
+            generateKey()
+        }
+    }
+
+    override fun generateSigningKey(alias: String) {
+        val spec = authenticated(
+            KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_SIGN)
+                .setAlgorithmParameterSpec(ECGenParameterSpec("secp256r1"))
+                .setDigests(KeyProperties.DIGEST_SHA256),
+        )
+        KeyPairGenerator.getInstance(KeyProperties.KEY_ALGORITHM_EC, PROVIDER).run {
+            initialize(spec)
+            generateKeyPair()
+        }
+    }
+
+    // MASTG-BEST-0036: every use of the key needs a strong biometric
+    // authentication of its own (timeout 0: no validity window,
+    // MASTG-TEST-0330), and a new enrollment invalidates it.
+    private fun authenticated(builder: KeyGenParameterSpec.Builder): KeyGenParameterSpec =
+        builder
+            .setUserAuthenticationRequired(true)
+            .setUserAuthenticationParameters(0, KeyProperties.AUTH_BIOMETRIC_STRONG)
+            .setInvalidatedByBiometricEnrollment(true)
+            .build()
+
+    override fun publicKey(alias: String): ByteArray? = keyStore().getCertificate(alias)?.publicKey?.encoded
+
+    override fun deleteKey(alias: String) {
+        val store = keyStore()
+        if (store.containsAlias(alias)) store.deleteEntry(alias)
+    }
+
+    override fun showWithKey(
+        operation: Long,
+        alias: String,
+        iv: ByteArray?,
+        aad: ByteArray?,
+        input: ByteArray?,
+        title: String,
+        subtitle: String,
+        description: String,
+        negativeButton: String,
+        authenticators: Long,
+        confirmationRequired: Boolean,
+        reply: KeyReply,
+    ) {
+        // The primitive is initialized with the key before the prompt: an
+        // invalidated or missing key fails here, and no prompt shows.
+        val primitive: Any = try {
+            val key = keyStore().getKey(alias, null)
+            if (key == null) {
+                reply.keyFailed(Mobile.KeyErrorMissing, "AndroidKeyStore holds no key $alias")
+                return
+            }
+            when (operation) {
+                Mobile.OperationEncrypt ->
+                    Cipher.getInstance(TRANSFORMATION).apply { init(Cipher.ENCRYPT_MODE, key as SecretKey) }
+                Mobile.OperationDecrypt ->
+                    Cipher.getInstance(TRANSFORMATION).apply {
+                        init(Cipher.DECRYPT_MODE, key as SecretKey, GCMParameterSpec(TAG_BITS, iv ?: ByteArray(0)))
+                    }
+                Mobile.OperationSign ->
+                    Signature.getInstance(SIGNATURE).apply { initSign(key as PrivateKey) }
+                else -> throw IllegalArgumentException("no operation $operation")
+            }
+        } catch (e: KeyPermanentlyInvalidatedException) {
+            reply.keyFailed(Mobile.KeyErrorInvalidated, e.message ?: "key permanently invalidated")
+            return
+        } catch (e: IllegalArgumentException) {
+            throw e // Go's mistake: its error becomes notInteractive
+        } catch (e: Exception) {
+            reply.keyFailed(Mobile.KeyErrorRefused, e.message ?: e.javaClass.name)
+            return
+        }
+        val cancel = CancellationSignal()
+        val prompt = build(title, subtitle, description, negativeButton, authenticators, confirmationRequired, cancel) { code, message ->
+            reply.failed(code, message)
+        }
+        val crypto = when (primitive) {
+            is Signature -> BiometricPrompt.CryptoObject(primitive)
+            else -> BiometricPrompt.CryptoObject(primitive as Cipher)
+        }
+        val callback = KeyCallback(cancel, primitive, operation, aad ?: ByteArray(0), input ?: ByteArray(0), reply)
+        start(cancel, { reply.failed(0L, it) }) {
+            prompt.authenticate(crypto, cancel, main, callback)
         }
     }
 
@@ -133,7 +277,66 @@ class CapguardBiometric(context: Context) : Android {
         }
     }
 
+    // The callback of a prompt that unlocks a key. Only a success whose
+    // result holds this prompt's own cipher or signature runs the
+    // operation (MASTG-TEST-0327): a success callback alone, or one
+    // carrying another object, releases nothing, and the Keystore itself
+    // refuses an operation that no authentication unlocked.
+    private inner class KeyCallback(
+        private val cancel: CancellationSignal,
+        private val primitive: Any, // the Cipher or Signature of the prompt's CryptoObject
+        private val operation: Long,
+        private val aad: ByteArray,
+        private val input: ByteArray,
+        private val reply: KeyReply,
+    ) : BiometricPrompt.AuthenticationCallback() {
+        override fun onAuthenticationSucceeded(result: BiometricPrompt.AuthenticationResult?) {
+            ended(cancel)
+            val got = result?.cryptoObject
+            val held: Any? = if (primitive is Signature) got?.signature else got?.cipher
+            if (held == null || held !== primitive) {
+                reply.keyFailed(Mobile.KeyErrorForeignResult, "the success carries no CryptoObject of this prompt")
+                return
+            }
+            try {
+                when (primitive) {
+                    is Signature -> {
+                        primitive.update(input)
+                        reply.completed(ByteArray(0), primitive.sign())
+                    }
+                    is Cipher -> {
+                        primitive.updateAAD(aad)
+                        val output = primitive.doFinal(input)
+                        val iv = if (operation == Mobile.OperationEncrypt) primitive.iv else ByteArray(0)
+                        reply.completed(iv, output)
+                    }
+                }
+            } catch (e: AEADBadTagException) {
+                reply.keyFailed(Mobile.KeyErrorBadData, e.message ?: "tag mismatch")
+            } catch (e: KeyPermanentlyInvalidatedException) {
+                reply.keyFailed(Mobile.KeyErrorInvalidated, e.message ?: "key permanently invalidated")
+            } catch (e: Exception) {
+                reply.keyFailed(Mobile.KeyErrorRefused, e.message ?: e.javaClass.name)
+            }
+        }
+
+        override fun onAuthenticationFailed() {
+            reply.notRecognized()
+        }
+
+        override fun onAuthenticationError(errorCode: Int, errString: CharSequence?) {
+            ended(cancel)
+            reply.failed(errorCode.toLong(), errString?.toString() ?: "")
+        }
+    }
+
     companion object {
+        /** The JCA provider of the device's keys. */
+        const val PROVIDER = "AndroidKeyStore"
+        private const val TRANSFORMATION = "AES/GCM/NoPadding"
+        private const val TAG_BITS = 128
+        private const val SIGNATURE = "SHA256withECDSA"
+
         /** Registers the shim; call once, in onCreate, before the web view loads. */
         @JvmStatic
         fun register(context: Context) {

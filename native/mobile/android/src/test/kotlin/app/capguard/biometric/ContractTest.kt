@@ -5,6 +5,7 @@ import java.lang.reflect.Method
 import java.lang.reflect.Modifier
 import mobile.Android
 import mobile.IOS
+import mobile.KeyReply
 import mobile.Mobile
 import mobile.Reply
 import org.junit.Assert.assertEquals
@@ -31,7 +32,12 @@ class ContractTest {
     @Test
     fun interfacesAreTheContracts() {
         val interfaces = gomobile.getJSONObject("interfaces")
-        val classes = mapOf("Android" to Android::class.java, "IOS" to IOS::class.java, "Reply" to Reply::class.java)
+        val classes = mapOf(
+            "Android" to Android::class.java,
+            "IOS" to IOS::class.java,
+            "KeyReply" to KeyReply::class.java,
+            "Reply" to Reply::class.java,
+        )
         assertEquals(interfaces.keys().asSequence().toSet(), classes.keys)
         for ((name, c) in classes) {
             assertTrue("$name is not an interface", c.isInterface)

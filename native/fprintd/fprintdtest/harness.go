@@ -1,19 +1,17 @@
-package fprintd_test
-
-// The rig of the real-fprintd test: a private dbus-daemon of type system,
-// a minimal polkit authority on it (the one stand-in), the real
-// /usr/libexec/fprintd with libfprint's virtual-device driver, and a
-// simulated finger that feeds the virtual device through its socket.
+// Package fprintdtest runs the real fprintd for tests, the way
+// native/fprintd's own test does: a private dbus-daemon of type system, a
+// minimal polkit authority on it (the one stand-in), the real fprintd
+// daemon from Debian with libfprint's virtual-device driver, and a
+// simulated finger that feeds the virtual reader through its socket.
 //
-// libfprint's virtual-device driver (FP_VIRTUAL_DEVICE=<socket>) listens on
-// a Unix socket while the device is open and reads one command per
-// connection: "SCAN <id>" presents the print <id> (enrolling it, or
-// verifying it against the enrolled one), "RETRY <n>" makes the scan fail
-// with retry reason n (0 retry-scan, 1 swipe-too-short, 2
-// finger-not-centered, 3 remove-and-retry), "ERROR <n>" fails the action
-// with FpDeviceError n (0 general, 5 protocol: what fprintd reports as
-// verify-disconnected), "UNPLUG" removes the device, "SET_KEEP_ALIVE 1"
-// keeps the socket open while the device is closed.
+// libfprint's virtual-device driver (FP_VIRTUAL_DEVICE=<socket>) reads one
+// command per connection: "SCAN <id>" presents the print <id> (enrolling
+// it, or verifying it against the enrolled one), "RETRY <n>", "ERROR <n>",
+// "UNPLUG", "SET_KEEP_ALIVE 1".
+//
+// With CAPGUARD_FPRINTD=off the tests that need it are skipped with a
+// line on stderr; without fprintd they fail and say what to install.
+package fprintdtest
 
 import (
 	"bytes"
@@ -211,13 +209,6 @@ func (a *authority) setDeny(actions ...string) {
 	for _, x := range actions {
 		a.deny[x] = true
 	}
-}
-
-// actions returns the actions asked so far.
-func (a *authority) actions() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.asked...)
 }
 
 // startAuthority puts the polkit stand-in on the bus.

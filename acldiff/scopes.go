@@ -1,0 +1,235 @@
+package acldiff
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/capguard/capguard/acl"
+)
+
+// Scope values are compared by what they let through, where capguard
+// knows how the plugin reads them:
+//
+//   - http: a URL pattern ("url", or the value itself as a string), read
+//     as the plugin does (WHATWG URL pattern; a missing path, search or
+//     hash matches anything);
+//   - fs: a path glob ("path", or the value as a string) with a literal
+//     separator and a literal leading dot, as Tauri's fs scope matches on
+//     Unix; a leading $VARIABLE is a base folder (Tauri's path
+//     variables), compared by name;
+//   - opener: "url" a glob with default options, "path" a path glob as
+//     for fs, each with the same "app";
+//   - shell: a program entry (name, cmd, sidecar) whose args are the same,
+//     or true (any arguments) on the covering side.
+//
+// Any other value is compared as written (canonical JSON).
+
+// scopeField returns the string at key of an object value, or the value
+// itself when it is a string.
+func scopeField(v acl.Value, key string) (string, bool) {
+	if v.Kind() == acl.StringValue {
+		return v.Str(), true
+	}
+	if v.Kind() != acl.MapValue {
+		return "", false
+	}
+	f, ok := v.Get(key)
+	if !ok || f.Kind() != acl.StringValue {
+		return "", false
+	}
+	return f.Str(), true
+}
+
+// rest is the canonical text of an object value without key: the fields
+// that must be equal for one value to cover another.
+func rest(v acl.Value, key string) string {
+	if v.Kind() != acl.MapValue {
+		return ""
+	}
+	var kept []acl.MapEntry
+	for _, e := range v.Entries() {
+		if e.Key != key {
+			kept = append(kept, e)
+		}
+	}
+	return canonical(acl.Map(kept...))
+}
+
+// valueCovered tells whether everything scope value v lets through is let
+// through by one of others, for the plugin whose scope they are (its
+// manifest key).
+func valueCovered(plugin string, v acl.Value, others valueSet, pc *patternCache) coverage {
+	cv := canonical(v)
+	if _, ok := others[cv]; ok {
+		return coverage{covered: true}
+	}
+	if len(others) == 0 {
+		return coverage{} // nothing to cover it: no example needed
+	}
+	key := plugin + "\x00" + cv + "\x00" + strings.Join(others.sortedKeys(), "\x01")
+	if plugin == "fs" || plugin == "opener" {
+		key += "\x00" + pc.pathOpts().key()
+	}
+	if c, ok := pc.values[key]; ok {
+		return c
+	}
+	c := valueCoverage(plugin, v, others, pc)
+	pc.values[key] = c
+	return c
+}
+
+func valueCoverage(plugin string, v acl.Value, others valueSet, pc *patternCache) coverage {
+	switch plugin {
+	case "http":
+		return urlValueCovered(v, others, pc)
+	case "fs":
+		return pathValueCovered(v, others, "path", pc.pathOpts())
+	case "opener":
+		if u, ok := scopeField(v, "url"); ok && v.Kind() == acl.MapValue {
+			var qs []*pattern
+			for _, o := range others {
+				if ou, ok := scopeField(o, "url"); ok && o.Kind() == acl.MapValue && rest(o, "url") == rest(v, "url") {
+					qs = append(qs, globPattern(ou, matchOpts{}))
+				}
+			}
+			if _, err := acl.CompileGlob(u); err != nil {
+				return coverage{undecided: fmt.Sprintf("%q is not a valid glob", u)}
+			}
+			return includes(globPattern(u, matchOpts{}), qs)
+		}
+		return pathValueCovered(v, others, "path", pc.pathOpts())
+	case "shell":
+		return shellValueCovered(v, others)
+	}
+	return coverage{undecided: fmt.Sprintf("compared as written: capguard does not know how plugin %s reads its scope", acl.DisplayKey(plugin))}
+}
+
+func urlValueCovered(v acl.Value, others valueSet, pc *patternCache) coverage {
+	s, ok := scopeField(v, "url")
+	if !ok {
+		return coverage{undecided: "not a URL scope value: compared as written"}
+	}
+	p, why := pc.url(s)
+	if p == nil {
+		return coverage{undecided: why}
+	}
+	var qs []*urlPattern
+	for _, o := range others {
+		if os, ok := scopeField(o, "url"); ok {
+			if q, _ := pc.url(os); q != nil {
+				qs = append(qs, q)
+			}
+		}
+	}
+	return urlCoverage(p, qs)
+}
+
+// pathVar splits a path glob into its base folder variable ("$APPDATA",
+// "" for none) and the whole glob.
+func pathVar(s string) string {
+	if !strings.HasPrefix(s, "$") {
+		return ""
+	}
+	end := strings.IndexAny(s, `/\`)
+	if end < 0 {
+		end = len(s)
+	}
+	return s[:end]
+}
+
+// fsOpts are the match options of Tauri's fs scope on Unix: a literal
+// separator, and dotfiles matched only by a literal dot. On Windows Tauri
+// lets wildcards match a leading dot (pathOpts).
+var fsOpts = matchOpts{literalSep: true, literalDot: true}
+
+// pathOpts are the fs scope's match options on the target being compared.
+func (pc *patternCache) pathOpts() matchOpts {
+	if pc.target == acl.Windows {
+		return matchOpts{literalSep: true}
+	}
+	return fsOpts
+}
+
+func (o matchOpts) key() string { return fmt.Sprint(o.literalSep, o.literalDot) }
+
+func pathValueCovered(v acl.Value, others valueSet, key string, opts matchOpts) coverage {
+	s, ok := scopeField(v, key)
+	if !ok {
+		return coverage{undecided: "not a path scope value: compared as written"}
+	}
+	if _, err := acl.CompileGlob(s); err != nil {
+		return coverage{undecided: fmt.Sprintf("%q is not a valid glob", s)}
+	}
+	base := pathVar(s)
+	var qs []*pattern
+	var elsewhere []string
+	for _, o := range others {
+		os, ok := scopeField(o, key)
+		if !ok || rest(o, key) != rest(v, key) {
+			continue
+		}
+		if _, err := acl.CompileGlob(os); err != nil {
+			continue
+		}
+		if pathVar(os) != base {
+			elsewhere = append(elsewhere, os)
+			continue
+		}
+		qs = append(qs, globPattern(os, opts))
+	}
+	c := includes(globPattern(s, opts), qs)
+	if !c.covered && len(elsewhere) > 0 {
+		// Whether $HOME holds $APPDATA depends on the platform and the
+		// user: a pattern on another base folder may or may not cover it.
+		same := fmt.Sprintf("is not within the other side's patterns on %s", orNone(base))
+		if len(qs) == 0 {
+			same = fmt.Sprintf("is on %s, where the other side has no pattern", orNone(base))
+		}
+		return coverage{undecided: fmt.Sprintf("%s %s; whether those on %s cover it depends on where the platform puts these folders",
+			s, same, joinList(baseNames(elsewhere)))}
+	}
+	return c
+}
+
+// baseNames are the distinct base folders of path globs, in order.
+func baseNames(globs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range globs {
+		b := orNone(pathVar(g))
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func orNone(base string) string {
+	if base == "" {
+		return "no base folder"
+	}
+	return base
+}
+
+func shellValueCovered(v acl.Value, others valueSet) coverage {
+	if v.Kind() != acl.MapValue {
+		return coverage{undecided: "not a shell program entry: compared as written"}
+	}
+	args, _ := v.Get("args")
+	for _, o := range others {
+		if o.Kind() != acl.MapValue || rest(o, "args") != rest(v, "args") {
+			continue
+		}
+		oa, ok := o.Get("args")
+		if ok && oa.Kind() == acl.BoolValue && oa.Bool() {
+			return coverage{covered: true} // any arguments
+		}
+		if ok && canonical(oa) == canonical(args) {
+			return coverage{covered: true}
+		}
+	}
+	return coverage{witness: "a program or arguments the other side does not allow"}
+}

@@ -1,0 +1,222 @@
+package acldiff
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/capguard/capguard/acl"
+)
+
+// urlPattern is a URL pattern (a capability's remote URL, the http
+// plugin's scope URL) split into its eight components, each translated
+// into the pattern language. A URL matches when every component does, so
+// one pattern covers another when it covers it component by component.
+type urlPattern struct {
+	src   string
+	comps [8]*pattern
+	// undecided is why a component could not be translated (regular
+	// expression groups, optional parts): such a pattern is compared as
+	// written.
+	undecided string
+}
+
+const (
+	compProtocol = iota
+	compUsername
+	compPassword
+	compHostname
+	compPort
+	compPathname
+	compSearch
+	compHash
+)
+
+// compileURL reads a URL pattern with Tauri's defaults (a missing path,
+// search or hash matches anything) and translates it.
+func compileURL(s string) (*urlPattern, error) {
+	rp, err := acl.CompileRemote(s)
+	if err != nil {
+		return nil, err
+	}
+	u := &urlPattern{src: s}
+	for i, c := range rp.Components() {
+		p, why := componentPattern(c, i)
+		if why != "" && u.undecided == "" {
+			u.undecided = fmt.Sprintf("its %s %q uses %s", acl.URLComponents[i], c, why)
+		}
+		u.comps[i] = p
+	}
+	return u, nil
+}
+
+// componentPattern translates one component's pattern string: fixed
+// text, "*" (anything), ":name" (a segment: anything but '/' in a path,
+// but '.' in a host name, anything elsewhere) and backslash escapes.
+// Groups, regular expressions and modifiers are not translated: why says
+// which was found.
+func componentPattern(s string, comp int) (p *pattern, why string) {
+	p = &pattern{src: s}
+	seg := anyChar
+	switch comp {
+	case compPathname:
+		seg = class{neg: true, ranges: []runeRange{{'/', '/'}}}
+	case compHostname:
+		seg = class{neg: true, ranges: []runeRange{{'.', '.'}}}
+	}
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		switch c := rs[i]; c {
+		case '\\':
+			if i+1 < len(rs) {
+				i++
+				p.toks = append(p.toks, tok{kind: tLit, c: rs[i]})
+			}
+		case '*':
+			p.toks = append(p.toks, tok{kind: tStar, cls: anyChar})
+		case ':':
+			j := i + 1
+			for j < len(rs) && (rs[j] == '_' || rs[j] == '$' || rs[j] >= '0' && rs[j] <= '9' || rs[j] >= 'a' && rs[j] <= 'z' || rs[j] >= 'A' && rs[j] <= 'Z' || rs[j] > 0x7f) {
+				j++
+			}
+			if j == i+1 {
+				p.toks = append(p.toks, tok{kind: tLit, c: c})
+				continue
+			}
+			p.toks = append(p.toks, tok{kind: tOne, cls: seg}, tok{kind: tStar, cls: seg})
+			i = j - 1
+		case '(':
+			return p, "a regular expression group"
+		case '{', '}':
+			return p, "a group {…}"
+		case '?', '+':
+			return p, fmt.Sprintf("the modifier %q", c)
+		default:
+			p.toks = append(p.toks, tok{kind: tLit, c: c})
+		}
+		// A modifier after a wildcard or a name changes what it matches.
+		if i+1 < len(rs) && (rs[i+1] == '?' || rs[i+1] == '+') && len(p.toks) > 0 && p.toks[len(p.toks)-1].kind == tStar {
+			return p, fmt.Sprintf("the modifier %q", rs[i+1])
+		}
+	}
+	return p, ""
+}
+
+// urlCoverage decides whether every URL p matches is matched by one of
+// qs. It is exact when one of qs covers p alone, or when those covering
+// p in all but one component cover that component together; otherwise,
+// when no component of p is covered by the qs together either, a witness
+// URL is built; what remains is undecided.
+func urlCoverage(p *urlPattern, qs []*urlPattern) coverage {
+	if p.undecided != "" {
+		for _, q := range qs {
+			if q.src == p.src {
+				return coverage{covered: true}
+			}
+		}
+		return coverage{undecided: fmt.Sprintf("%s %s", p.src, p.undecided)}
+	}
+	var usable []*urlPattern
+	for _, q := range qs {
+		if q.src == p.src {
+			return coverage{covered: true}
+		}
+		if q.undecided == "" {
+			usable = append(usable, q)
+		}
+	}
+	// inComp[k][i]: does q i cover p in component k?
+	inComp := make([][]bool, 8)
+	for k := range inComp {
+		inComp[k] = make([]bool, len(usable))
+		for i, q := range usable {
+			inComp[k][i] = includes(p.comps[k], []*pattern{q.comps[k]}).covered
+		}
+	}
+	for i := range usable {
+		all := true
+		for k := 0; k < 8; k++ {
+			all = all && inComp[k][i]
+		}
+		if all {
+			return coverage{covered: true}
+		}
+	}
+	for k := 0; k < 8; k++ {
+		var together []*pattern
+		for i, q := range usable {
+			others := true
+			for j := 0; j < 8; j++ {
+				if j != k {
+					others = others && inComp[j][i]
+				}
+			}
+			if others {
+				together = append(together, q.comps[k])
+			}
+		}
+		if len(together) > 1 && includes(p.comps[k], together).covered {
+			return coverage{covered: true}
+		}
+	}
+	// A component no q covers, even together, gives a witness.
+	var all [8][]*pattern
+	for _, q := range usable {
+		for k := range all {
+			all[k] = append(all[k], q.comps[k])
+		}
+	}
+	for k := 0; k < 8; k++ {
+		if c := includesPrefer(p.comps[k], all[k], componentChars[k]); !c.covered && c.undecided == "" {
+			return coverage{witness: p.example(k, c.witness)}
+		}
+	}
+	why := "it is covered only by several patterns together"
+	if len(usable) < len(qs) {
+		why = "some of the other patterns use syntax capguard does not compare"
+	}
+	return coverage{undecided: why}
+}
+
+// example builds a URL p matches, with w in component k and the shortest
+// strings p allows elsewhere (a host name and a path are never empty).
+func (p *urlPattern) example(k int, w string) string {
+	var c [8]string
+	for i := range c {
+		if i == k {
+			c[i] = w
+			continue
+		}
+		c[i] = includesPrefer(p.comps[i], nil, componentChars[i]).witness
+		if i == compHostname && c[i] == "" && p.comps[i].match("x") {
+			c[i] = "x"
+		}
+		if i == compPathname && c[i] == "" && p.comps[i].match("/") {
+			c[i] = "/"
+		}
+	}
+	var b strings.Builder
+	b.WriteString(c[compProtocol] + "://")
+	if c[compUsername] != "" || c[compPassword] != "" {
+		b.WriteString(c[compUsername])
+		if c[compPassword] != "" {
+			b.WriteString(":" + c[compPassword])
+		}
+		b.WriteString("@")
+	}
+	b.WriteString(c[compHostname])
+	if c[compPort] != "" {
+		b.WriteString(":" + c[compPort])
+	}
+	b.WriteString(c[compPathname])
+	if c[compSearch] != "" {
+		b.WriteString("?" + c[compSearch])
+	}
+	if c[compHash] != "" {
+		b.WriteString("#" + c[compHash])
+	}
+	return b.String()
+}
+
+// componentChars are the characters witnesses of each component are
+// made of where the pattern allows.
+var componentChars = [8]string{"htps", "u", "p", "x", "8080", "/x", "x=1", "x"}
