@@ -51,10 +51,10 @@ func TestLoadGrowsLinearly(t *testing.T) {
 	}
 }
 
-// TestResolveGrowsLinearly covers every shape once; a chain of n nested
+// TestResolveGrowsLinearly covers every shape and every format once; a chain of n nested
 // permission sets once cost O(n²) (each set scanned the chain for a cycle).
 func TestResolveGrowsLinearly(t *testing.T) {
-	for _, c := range growth.FirstFormats() {
+	for _, c := range growth.Matrix() {
 		t.Run(c.Name(), func(t *testing.T) {
 			growth.Linear(t, c.Shape.N, func(tb testing.TB, n int) func() { return resolveStage(tb, c, n) })
 		})

@@ -43,7 +43,7 @@ func extensionStage(tb testing.TB, c growth.Case, n int) func() {
 }
 
 func TestCompileGrowsLinearly(t *testing.T) {
-	for _, c := range growth.FirstFormats() {
+	for _, c := range growth.Matrix() {
 		build := compileStage
 		if c.Shape.Name == "obligations" {
 			build = extensionStage

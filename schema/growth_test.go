@@ -90,9 +90,7 @@ func TestCheckFileGrowsLinearly(t *testing.T) {
 }
 
 func TestValidateGrowsLinearly(t *testing.T) {
-	cases := growth.FirstFormats(
-		growth.Case{Shape: growth.ShapeNamed("capabilities"), Format: growth.FormatConf},
-		growth.Case{Shape: growth.ShapeNamed("windows"), Format: growth.FormatTOML},
+	cases := growth.Matrix(
 		growth.Case{Shape: growth.ShapeNamed("unknown-permissions"), Format: growth.FormatJSON},
 		growth.Case{Shape: growth.ShapeNamed("bad-windows"), Format: growth.FormatTOML},
 	)

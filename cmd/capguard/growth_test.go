@@ -38,6 +38,8 @@ func cliStage(tb testing.TB, want int, args ...string) func() {
 }
 
 var cliCases = []growth.Case{
+	{Shape: growth.ShapeNamed("windows"), Format: growth.FormatJSON},
+	{Shape: growth.ShapeNamed("windows"), Format: growth.FormatJSON5},
 	{Shape: growth.ShapeNamed("windows"), Format: growth.FormatTOML},
 	{Shape: growth.ShapeNamed("capabilities"), Format: growth.FormatConf},
 	{Shape: growth.ShapeNamed("permissions"), Format: growth.FormatManifests},

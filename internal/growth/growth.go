@@ -89,12 +89,28 @@ func timed(f func(), reps int) time.Duration {
 	return total
 }
 
+// raceDivisor is how many times smaller Linear's inputs are under the race
+// detector (CI runs every test with -race): the ratio is still that of n
+// to Factor·n, and a quadratic step still measures far above Limit, while
+// the growth tests of all packages stay within seconds.
+const raceDivisor = 8
+
+// Size is the n that Linear measures for a shape's n: n itself, or under
+// the race detector n/raceDivisor for the shapes of 100 entries or more.
+func Size(n int) int {
+	if raceEnabled && n >= 100 {
+		return n / raceDivisor
+	}
+	return n
+}
+
 // Linear fails t unless running the stage on Factor·n entries costs at most
 // Limit times running it on n. A measurement above Limit is repeated (a
 // loaded machine can slow one run down); only a ratio above Limit in every
 // attempt fails.
 func Linear(t *testing.T, n int, build Build) {
 	t.Helper()
+	n = Size(n)
 	var ratios []float64
 	for range attempts {
 		r := Ratio(t, n, build)

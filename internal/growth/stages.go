@@ -123,3 +123,17 @@ func EveryFormat() []Case {
 		{ShapeNamed("obligations"), FormatJSON},
 	}
 }
+
+// Matrix is FirstFormats and EveryFormat together, without repeats: every
+// dimension once and every format at least once, plus the given cases.
+func Matrix(extra ...Case) []Case {
+	var out []Case
+	seen := map[string]bool{}
+	for _, c := range append(append(FirstFormats(), EveryFormat()...), extra...) {
+		if !seen[c.Name()] {
+			seen[c.Name()] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
