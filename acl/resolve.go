@@ -2,6 +2,7 @@ package acl
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,10 +130,19 @@ type expansion struct {
 	// seen holds the permissions and sets already expanded for this entry:
 	// reaching one again adds nothing (Tauri would emit it again, once per
 	// path through the set graph, with identical results).
-	seen map[string]bool
-	// stack is the chain of sets being expanded, to report cycles.
+	// A set is marked expanding while its members are expanded, so that
+	// reaching it again is a cycle: one lookup, where scanning the chain
+	// made a chain of n sets cost O(n²).
+	seen map[string]uint8
+	// stack is the chain of sets being expanded, for the cycle's message.
 	stack []string
 }
+
+// The marks of expansion.seen.
+const (
+	expanding uint8 = 1 + iota
+	expanded
+)
 
 func (x *expansion) entryPos() Position {
 	return x.cap.Source.Position("/permissions/" + strconv.Itoa(x.entry))
@@ -203,10 +213,10 @@ func (x *expansion) top(id Identifier) error {
 
 func (x *expansion) emit(key, name string, p *Permission) {
 	k := "p\x00" + key + "\x00" + name
-	if x.seen[k] {
+	if x.seen[k] != 0 {
 		return
 	}
-	x.seen[k] = true
+	x.seen[k] = expanded
 	x.out = append(x.out, traversed{key: key, name: name, perm: p})
 }
 
@@ -215,16 +225,16 @@ func (x *expansion) emit(key, name string, p *Permission) {
 // anything else to the set's own.
 func (x *expansion) set(key string, m *Manifest, s *PermissionSet) error {
 	node := qualified(key, s.Identifier)
-	for i, n := range x.stack {
-		if n == node {
-			chain := append(append([]string(nil), x.stack[i:]...), node)
-			return errorAt(x.entryPos(), ErrCycle, fmt.Sprintf("capability %q, permission %d: permission set includes itself: %s", x.cap.Identifier, x.entry, strings.Join(chain, " -> ")))
-		}
-	}
 	k := "s\x00" + node
-	if x.seen[k] {
+	switch x.seen[k] {
+	case expanded:
 		return nil
+	case expanding:
+		i := slices.Index(x.stack, node)
+		chain := append(append([]string(nil), x.stack[i:]...), node)
+		return errorAt(x.entryPos(), ErrCycle, fmt.Sprintf("capability %q, permission %d: permission set includes itself: %s", x.cap.Identifier, x.entry, strings.Join(chain, " -> ")))
 	}
+	x.seen[k] = expanding
 	x.stack = append(x.stack, node)
 	defer func() { x.stack = x.stack[:len(x.stack)-1] }()
 	for i, entry := range s.Permissions {
@@ -268,7 +278,7 @@ func (x *expansion) set(key string, m *Manifest, s *PermissionSet) error {
 			return errorAt(pos, ErrUnknownPermission, msg)
 		}
 	}
-	x.seen[k] = true
+	x.seen[k] = expanded
 	return nil
 }
 
@@ -353,7 +363,7 @@ func Resolve(manifests Manifests, caps CapabilitySet, target Target) (*Resolved,
 		r.Capabilities = append(r.Capabilities, c)
 		var compiled *compiledLabels
 		for ei, entry := range c.Permissions {
-			x := &expansion{manifests: manifests, cap: c, entry: ei, seen: map[string]bool{}}
+			x := &expansion{manifests: manifests, cap: c, entry: ei, seen: map[string]uint8{}}
 			if err := x.top(entry.Identifier); err != nil {
 				return nil, err
 			}

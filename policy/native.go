@@ -103,6 +103,10 @@ type labels struct {
 	exact    []labelMask       // literal patterns, when few
 	exactMap map[string]uint64 // literal patterns, when many
 	globs    []globMask
+	// seen indexes exact and globs by pattern text while the table is
+	// built, so that adding n patterns costs O(n) rather than O(n²); seal
+	// drops it.
+	seen map[string]int
 }
 
 type labelMask struct {
@@ -165,27 +169,32 @@ func (g *globMask) match(s string) bool {
 const exactSliceMax = 8
 
 func (l *labels) add(g *acl.Glob, bit uint64) {
-	if g.IsLiteral() {
-		for i := range l.exact {
-			if l.exact[i].label == g.String() {
-				l.exact[i].mask |= bit
-				return
-			}
+	// Whether a pattern is literal follows from its text, so one index
+	// serves both lists.
+	key := g.String()
+	if l.seen == nil {
+		l.seen = map[string]int{}
+	}
+	if i, ok := l.seen[key]; ok {
+		if g.IsLiteral() {
+			l.exact[i].mask |= bit
+		} else {
+			l.globs[i].mask |= bit
 		}
+		return
+	}
+	if g.IsLiteral() {
+		l.seen[key] = len(l.exact)
 		l.exact = append(l.exact, labelMask{g.String(), bit})
 		return
 	}
-	for i := range l.globs {
-		if l.globs[i].glob.String() == g.String() {
-			l.globs[i].mask |= bit
-			return
-		}
-	}
+	l.seen[key] = len(l.globs)
 	kind, lit := classifyGlob(g.String())
 	l.globs = append(l.globs, globMask{glob: g, kind: kind, lit: lit, mask: bit})
 }
 
 func (l *labels) seal() {
+	l.seen = nil
 	if len(l.exact) > exactSliceMax {
 		l.exactMap = make(map[string]uint64, len(l.exact))
 		for _, e := range l.exact {

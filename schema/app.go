@@ -379,6 +379,10 @@ type collector struct {
 	caps      []*acl.Capability
 	badFiles  map[string]bool
 	anyErrors bool
+	// configs holds each configuration file parsed for inline
+	// capabilities (nil when it does not parse), so that n inline
+	// capabilities read their file once, not n times.
+	configs map[string]*doc.Node
 }
 
 func (c *collector) file(name string, data []byte) {
@@ -515,20 +519,37 @@ func parseConfig(name string, data []byte) (*doc.Node, error) {
 	return root, err
 }
 
-// inline validates a capability written in the configuration.
-func (c *collector) inline(fsys fs.FS, dir string, cap *acl.Capability) {
-	name := cap.Source.File
+// parseConfig reads and parses the configuration file name for inline
+// capabilities; nil when it cannot.
+func (c *collector) parseConfig(fsys fs.FS, dir, name string) *doc.Node {
 	rel, err := filepath.Rel(dir, name)
 	if err != nil {
-		return
+		return nil
 	}
 	data, err := readFS(fsys, filepath.ToSlash(rel), name)
 	if err != nil {
-		return
+		return nil
 	}
 	c.r.addSource(name, data)
 	root, err := parseConfig(name, data)
 	if err != nil {
+		return nil
+	}
+	return root
+}
+
+// inline validates a capability written in the configuration.
+func (c *collector) inline(fsys fs.FS, dir string, cap *acl.Capability) {
+	name := cap.Source.File
+	root, seen := c.configs[name]
+	if !seen {
+		root = c.parseConfig(fsys, dir, name)
+		if c.configs == nil {
+			c.configs = map[string]*doc.Node{}
+		}
+		c.configs[name] = root
+	}
+	if root == nil {
 		return
 	}
 	n, ok := root.Lookup(cap.Source.Pointer)

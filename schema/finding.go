@@ -76,6 +76,7 @@ type Report struct {
 	// Targets are the targets the manifests were checked for.
 	Targets []acl.Target
 	sources map[string][]byte
+	seen    map[findingKey]bool // the findings added so far
 }
 
 // Count returns the number of findings of severity s.
@@ -109,20 +110,33 @@ func (r *Report) addSource(file string, data []byte) {
 	r.sources[file] = data
 }
 
-// add appends findings, leaving out exact repeats.
+// findingKey is what makes two findings the same.
+type findingKey struct {
+	severity  Severity
+	file      string
+	line, col int
+	message   string
+}
+
+// add appends findings, leaving out exact repeats (a set of the findings
+// so far keeps it linear in their number).
 func (r *Report) add(fs ...Finding) {
-	for _, f := range fs {
-		dup := false
+	if r.seen == nil {
+		r.seen = make(map[findingKey]bool, len(r.Findings)+len(fs))
 		for _, g := range r.Findings {
-			if g.Severity == f.Severity && g.Pos.File == f.Pos.File && g.Pos.Line == f.Pos.Line && g.Pos.Col == f.Pos.Col && g.Message == f.Message {
-				dup = true
-				break
-			}
+			r.seen[keyOf(g)] = true
 		}
-		if !dup {
+	}
+	for _, f := range fs {
+		if k := keyOf(f); !r.seen[k] {
+			r.seen[k] = true
 			r.Findings = append(r.Findings, f)
 		}
 	}
+}
+
+func keyOf(f Finding) findingKey {
+	return findingKey{f.Severity, f.Pos.File, f.Pos.Line, f.Pos.Col, f.Message}
 }
 
 func (r *Report) sort() {

@@ -29,7 +29,7 @@ func ParseTOML(data []byte) (*Node, error) {
 		}
 		return nil, &SyntaxError{Pos: Pos{Line: 1, Col: 1}, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 	}
-	b := &tomlBuilder{data: data, lines: lineStarts(data)}
+	b := &tomlBuilder{data: data, cols: newColumns(data)}
 	b.root = &Node{Kind: Object, Pos: Pos{Offset: 0, Line: 1, Col: 1}, Members: []Member{}}
 	cur := b.root
 	var p unstable.Parser
@@ -63,12 +63,11 @@ func ParseTOML(data []byte) (*Node, error) {
 
 // bytePos turns go-toml's line and byte column into a Pos with a rune column.
 func bytePos(data []byte, line, col int) Pos {
-	starts := lineStarts(data)
-	if line < 1 || line > len(starts) {
+	c := newColumns(data)
+	if line < 1 || line > len(c.lines) {
 		return Pos{Line: max(line, 1), Col: max(col, 1)}
 	}
-	off := min(starts[line-1]+col-1, len(data))
-	return Pos{Offset: off, Line: line, Col: utf8.RuneCount(data[starts[line-1]:off]) + 1}
+	return c.pos(min(c.lines[line-1]+col-1, len(data)))
 }
 
 func lineStarts(data []byte) []int {
@@ -81,25 +80,86 @@ func lineStarts(data []byte) []int {
 	return starts
 }
 
-type tomlBuilder struct {
+// markEvery is the distance, in bytes, between two of columns' marks.
+const markEvery = 256
+
+// columns turns byte offsets of a valid UTF-8 text into lines and rune
+// columns, each in time independent of the length of its line (a
+// one-line array of 200,000 values must not cost 200,000 line scans).
+type columns struct {
 	data  []byte
-	lines []int
-	root  *Node
+	lines []int // offset of each line's first byte
+	ascii bool  // every byte is a rune: the column is the byte distance
+	// marks[i] is the number of runes between the start of the line that
+	// holds byte i*markEvery and that byte.
+	marks []int
 }
 
-func (b *tomlBuilder) pos(off int) Pos {
-	// binary search for the line
-	lo, hi := 0, len(b.lines)-1
+func newColumns(data []byte) *columns {
+	c := &columns{data: data, lines: lineStarts(data), ascii: true}
+	for _, ch := range data {
+		if ch >= utf8.RuneSelf {
+			c.ascii = false
+			break
+		}
+	}
+	if c.ascii {
+		return c
+	}
+	c.marks = make([]int, len(data)/markEvery+1)
+	runes := 0
+	for i, ch := range data {
+		if i%markEvery == 0 {
+			c.marks[i/markEvery] = runes
+		}
+		switch {
+		case ch == '\n':
+			runes = 0
+		case !utf8.RuneStart(ch):
+		default:
+			runes++
+		}
+	}
+	if len(data)%markEvery == 0 {
+		c.marks[len(data)/markEvery] = runes
+	}
+	return c
+}
+
+// pos returns the line and column of byte offset off.
+func (c *columns) pos(off int) Pos {
+	lo, hi := 0, len(c.lines)-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		if b.lines[mid] <= off {
+		if c.lines[mid] <= off {
 			lo = mid
 		} else {
 			hi = mid - 1
 		}
 	}
-	return Pos{Offset: off, Line: lo + 1, Col: utf8.RuneCount(b.data[b.lines[lo]:off]) + 1}
+	start := c.lines[lo]
+	if c.ascii {
+		return Pos{Offset: off, Line: lo + 1, Col: off - start + 1}
+	}
+	col := 0
+	if mark := off / markEvery * markEvery; mark > start {
+		col, start = c.marks[off/markEvery], mark
+	}
+	for _, ch := range c.data[start:off] {
+		if utf8.RuneStart(ch) {
+			col++
+		}
+	}
+	return Pos{Offset: off, Line: lo + 1, Col: col + 1}
 }
+
+type tomlBuilder struct {
+	data []byte
+	cols *columns
+	root *Node
+}
+
+func (b *tomlBuilder) pos(off int) Pos { return b.cols.pos(off) }
 
 // child finds or creates the table named key in parent. When the key names
 // an array of tables, the last table of that array is returned, as TOML
