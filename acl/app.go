@@ -53,6 +53,9 @@ func LoadApp(dir string, target Target) (*App, error) {
 // LoadAppFS reads a src-tauri directory from fsys (its root), for example
 // an embedded one. dir is the name used in messages and positions.
 func LoadAppFS(fsys fs.FS, dir string, target Target) (*App, error) {
+	if fsys == nil {
+		return nil, errNoFS
+	}
 	display := func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) }
 	app := &App{Dir: dir, Target: target, Files: CapabilitySet{}}
 	// Only a file that does not exist is missing: one that cannot be read

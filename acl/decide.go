@@ -56,6 +56,10 @@ func (d Decision) ScopeIDs() []uint64 {
 // empty window or webview label.
 func (r *Resolved) Decide(req Request) Decision {
 	var d Decision
+	if r == nil {
+		d.Message = "no resolved ACL: every command is denied"
+		return d
+	}
 	denies := r.Denied[req.Command]
 	for _, e := range denies {
 		if e.Context.Matches(req.Origin) {
@@ -260,6 +264,9 @@ type Grant struct {
 // given origin, in command order, with the entries that grant each: the
 // question "what can this window do?", which Tauri cannot answer.
 func (r *Resolved) Effective(window, webview string, origin Origin) []Grant {
+	if r == nil {
+		return nil
+	}
 	cmds := sortedKeys(r.Allowed)
 	var out []Grant
 	for _, c := range cmds {

@@ -131,6 +131,9 @@ func ReadExtension(p string) (*Extension, error) {
 // directory; dir names it in messages). It returns nil and no error when
 // the app has no extension file.
 func LoadExtensionFS(fsys fs.FS, dir string) (*Extension, error) {
+	if fsys == nil {
+		return nil, errNoFS
+	}
 	display := filepath.Join(dir, ExtensionFile)
 	data, err := readFile(fsys, ExtensionFile, display)
 	if errors.Is(err, fs.ErrNotExist) {

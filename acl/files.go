@@ -129,7 +129,21 @@ func ReadPermissionFile(p string) (*PermissionFile, error) {
 // first, entries of each folder in byte order, keeping files that end in
 // .toml or .json and whose parent folder is not named "schemas".
 func PermissionFilePaths(fsys fs.FS, root string) ([]string, error) {
+	if fsys == nil {
+		return nil, errNoFS
+	}
 	return walkFiles(fsys, root, []string{"toml", "json"})
+}
+
+// errNoFS is the error of a loader given no file system.
+var errNoFS = fmt.Errorf("%w: no file system (a nil fs.FS)", ErrInvalid)
+
+// displayOrSame is display, or the identity when display is nil.
+func displayOrSame(display func(string) string) func(string) string {
+	if display == nil {
+		return func(p string) string { return p }
+	}
+	return display
 }
 
 func walkFiles(fsys fs.FS, root string, exts []string) ([]string, error) {
@@ -154,6 +168,10 @@ func walkFiles(fsys fs.FS, root string, exts []string) ([]string, error) {
 // LoadPermissionFS reads every permission file below root in fsys, in
 // Tauri's order. display turns an fs path into the name used in errors.
 func LoadPermissionFS(fsys fs.FS, root string, display func(string) string) ([]*PermissionFile, error) {
+	if fsys == nil {
+		return nil, errNoFS
+	}
+	display = displayOrSame(display)
 	paths, err := PermissionFilePaths(fsys, root)
 	if err != nil {
 		return nil, err
@@ -219,7 +237,13 @@ func (s CapabilitySet) Sorted() []*Capability {
 // Add adds capabilities, failing on an identifier that is already there
 // with an error that names both places.
 func (s CapabilitySet) Add(caps ...*Capability) error {
+	if s == nil && len(caps) > 0 {
+		return fmt.Errorf("%w: CapabilitySet.Add on a nil set (make one with CapabilitySet{})", ErrInvalid)
+	}
 	for _, c := range caps {
+		if c == nil {
+			return fmt.Errorf("%w: CapabilitySet.Add: a nil capability", ErrInvalid)
+		}
 		if prev, ok := s[c.Identifier]; ok {
 			return errorAt(c.Source.KeyPosition("/identifier"), ErrDuplicate,
 				fmt.Sprintf("capability with identifier %q already exists (first defined at %s); capability identifiers must be unique", c.Identifier, prev.Source.KeyPosition("/identifier")))
@@ -232,6 +256,10 @@ func (s CapabilitySet) Add(caps ...*Capability) error {
 // LoadCapabilityFS reads every capability file below root ("<root>/**/*":
 // .json, .json5 and .toml, not directly inside a "schemas" folder).
 func LoadCapabilityFS(fsys fs.FS, root string, display func(string) string) (CapabilitySet, error) {
+	if fsys == nil {
+		return nil, errNoFS
+	}
+	display = displayOrSame(display)
 	paths, err := walkFiles(fsys, root, []string{"json", "json5", "toml"})
 	if err != nil {
 		return nil, err

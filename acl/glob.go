@@ -152,14 +152,22 @@ func charSpecs(s []rune) []charSpec {
 }
 
 // String returns the pattern as written.
-func (g *Glob) String() string { return g.src }
+func (g *Glob) String() string {
+	if g == nil {
+		return ""
+	}
+	return g.src
+}
 
 // IsLiteral tells whether the pattern has no wildcard, so that it matches
 // exactly one label: itself.
-func (g *Glob) IsLiteral() bool { return g.literal }
+func (g *Glob) IsLiteral() bool { return g != nil && g.literal }
 
 // Match reports whether label matches the pattern. It does not allocate.
 func (g *Glob) Match(label string) bool {
+	if g == nil {
+		return false // a nil pattern matches nothing
+	}
 	if g.literal {
 		return label == g.src
 	}

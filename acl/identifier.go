@@ -109,7 +109,7 @@ func (id Identifier) IsZero() bool { return id.s == "" }
 // Prefix returns the part before the separator ("fs" in "fs:default",
 // "core:window" in "core:window:default") and whether there is one.
 func (id Identifier) Prefix() (string, bool) {
-	if id.sep < 0 {
+	if id.sep <= 0 { // no separator, or the zero Identifier
 		return "", false
 	}
 	return id.s[:id.sep], true
@@ -117,7 +117,7 @@ func (id Identifier) Prefix() (string, bool) {
 
 // Base returns the part after the separator, or the whole identifier.
 func (id Identifier) Base() string {
-	if id.sep < 0 {
+	if id.sep <= 0 {
 		return id.s
 	}
 	return id.s[id.sep+1:]

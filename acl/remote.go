@@ -144,7 +144,12 @@ func patternError(err error) string {
 }
 
 // String returns the pattern as written in the capability.
-func (r *RemotePattern) String() string { return r.src }
+func (r *RemotePattern) String() string {
+	if r == nil {
+		return ""
+	}
+	return r.src
+}
 
 // URLComponents are the names of a URL pattern's components, in the
 // order Components returns them.

@@ -13,6 +13,9 @@ import (
 // command_scope by id and global_scope by plugin key, maps in byte order
 // (scope ids in numeric order).
 func MarshalResolved(r *Resolved) []byte {
+	if r == nil {
+		r = &Resolved{} // nothing allowed, nothing denied
+	}
 	w := doc.NewWriter(true)
 	w.BeginObject()
 	for _, part := range []struct {

@@ -402,7 +402,12 @@ func (c *command) compile() {
 }
 
 // Resolved returns the ACL the engine was compiled from.
-func (n *Native) Resolved() *acl.Resolved { return n.resolved }
+func (n *Native) Resolved() *acl.Resolved {
+	if n == nil {
+		return nil
+	}
+	return n.resolved
+}
 
 // Decide decides a call. It never fails for a non-nil engine, does no I/O
 // and ignores ctx. For the local origin it does not allocate, and neither

@@ -63,6 +63,9 @@ func ValidateApp(dir string, opts Options) (*Report, error) {
 // ValidateAppFS is ValidateApp on a file system whose root is the
 // src-tauri directory; dir names it in positions and messages.
 func ValidateAppFS(fsys fs.FS, dir string, opts Options) (*Report, error) {
+	if fsys == nil {
+		return nil, errors.New("schema: ValidateAppFS: no file system (a nil fs.FS)")
+	}
 	display := func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) }
 	manifestsFile := opts.ManifestsFile
 	var ms acl.Manifests

@@ -81,6 +81,9 @@ type Report struct {
 
 // Count returns the number of findings of severity s.
 func (r *Report) Count(s Severity) int {
+	if r == nil {
+		return 0
+	}
 	n := 0
 	for _, f := range r.Findings {
 		if f.Severity == s {
@@ -91,14 +94,20 @@ func (r *Report) Count(s Severity) int {
 }
 
 // Failed tells whether the report should fail a build: any error, or with
-// strict any warning too.
+// strict any warning too. A nil report fails: no report is no verdict.
 func (r *Report) Failed(strict bool) bool {
+	if r == nil {
+		return true
+	}
 	return r.Count(Error) > 0 || strict && r.Count(Warning) > 0
 }
 
 // Source returns the text of a file the findings point into, when the
 // validation read it.
 func (r *Report) Source(file string) ([]byte, bool) {
+	if r == nil {
+		return nil, false
+	}
 	b, ok := r.sources[file]
 	return b, ok
 }

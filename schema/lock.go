@@ -103,6 +103,9 @@ func ParseLock(name string, data []byte) (*Lock, error) {
 // checked against Tauri (pre-releases, and anything newer than
 // NewestKnown), so that an app is never rewritten with a guessed layout.
 func LockedFormat(l *Lock) (string, error) {
+	if l == nil {
+		return "", errors.New("schema: LockedFormat: no Cargo.lock (nil *Lock)")
+	}
 	v := l.TauriUtils
 	have, pre, ok := parseVersion(v)
 	newest, _, _ := parseVersion(NewestKnown)

@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -15,8 +16,15 @@ import (
 	"github.com/capguard/capguard/internal/ghcmd"
 )
 
-// Merge adds the findings, sources and targets of o to r.
+// errNilReport is the error of a nil Report's Write methods.
+var errNilReport = errors.New("schema: no report (nil *Report)")
+
+// Merge adds the findings, sources and targets of o to r; it does nothing
+// when either is nil.
 func (r *Report) Merge(o *Report) {
+	if r == nil || o == nil {
+		return
+	}
 	r.add(o.Findings...)
 	for k, v := range o.sources {
 		r.addSource(k, v)
@@ -30,6 +38,9 @@ func (r *Report) Merge(o *Report) {
 // each followed by the source line and a caret under the column, then a
 // summary line.
 func (r *Report) WriteText(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	var b bytes.Buffer
 	for _, f := range r.Findings {
 		b.WriteString(f.String())
@@ -126,6 +137,9 @@ type jsonFinding struct {
 // WriteJSON writes the report as one JSON object: the targets, the counts
 // and the findings.
 func (r *Report) WriteJSON(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	out := struct {
 		Targets  []string      `json:"targets"`
 		Errors   int           `json:"errors"`
@@ -150,6 +164,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // (::error, ::warning, ::notice), which GitHub shows as annotations on the
 // lines of the pull request.
 func (r *Report) WriteGitHub(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	var b bytes.Buffer
 	for _, f := range r.Findings {
 		cmd := "error"
@@ -194,6 +211,9 @@ var ruleDescriptions = map[string]string{
 // WriteSARIF writes the report as a SARIF 2.1.0 log, the format of code
 // scanning tools (GitHub code scanning reads it).
 func (r *Report) WriteSARIF(w io.Writer) error {
+	if r == nil {
+		return errNilReport
+	}
 	type message struct {
 		Text string `json:"text"`
 	}

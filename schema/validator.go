@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -110,13 +111,23 @@ func Compile(ms acl.Manifests, opts CompileOptions) (*Validator, error) {
 }
 
 // Schema returns the generated schema text (newest format).
-func (v *Validator) Schema() []byte { return v.text }
+func (v *Validator) Schema() []byte {
+	if v == nil {
+		return nil
+	}
+	return v.text
+}
 
 // Manifests returns the manifests the validator checks against.
-func (v *Validator) Manifests() acl.Manifests { return v.manifests }
+func (v *Validator) Manifests() acl.Manifests {
+	if v == nil {
+		return nil
+	}
+	return v.manifests
+}
 
 // Known tells whether a capability may name the permission identifier id.
-func (v *Validator) Known(id string) bool { return v.known[id] }
+func (v *Validator) Known(id string) bool { return v != nil && v.known[id] }
 
 func (v *Validator) compile() error {
 	full, err := jsonschema.UnmarshalJSON(bytes.NewReader(v.text))
@@ -422,6 +433,9 @@ func instance(n *doc.Node) any {
 // against the manifests, whatever its platforms. It returns the schema's
 // verdict, and an error when the file does not parse.
 func (v *Validator) SchemaAccepts(name string, data []byte) (bool, error) {
+	if v == nil || v.file == nil {
+		return false, errors.New("schema: SchemaAccepts: no validator (a nil or zero *Validator)")
+	}
 	fc := &fileCheck{v: v, name: name}
 	root, ok := fc.parse(data)
 	if !ok {
