@@ -249,7 +249,8 @@ func TestPerClientBound(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "ok")
 	}), cfg)
-	go func() { _ = srv.Serve(ipc.LimitListener(l, cfg)) }()
+	lim := ipc.LimitListener(l, cfg)
+	go func() { _ = srv.Serve(lim) }()
 	defer srv.Close()
 	defer close(hold)
 	const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -266,10 +267,12 @@ func TestPerClientBound(t *testing.T) {
 		return errors.Is(err, io.EOF)
 	}
 	a1, a2 := l.dial("192.0.2.1"), l.dial("192.0.2.1")
-	for _, c := range []net.Conn{a1, a2} {
+	for i, c := range []net.Conn{a1, a2} {
 		if err := use(c); err != nil {
 			t.Fatal(err)
 		}
+		// In this order: a1 is the one idle the longest.
+		ipc.WaitIdle(t, lim, i+1)
 	}
 	a3 := l.dial("192.0.2.1") // takes a1's place: the client's own idle connection
 	if err := use(a3); err != nil {
