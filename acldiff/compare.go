@@ -504,11 +504,12 @@ func reachChanges(a, b *access, pc *patternCache) []Change {
 		from, to reach
 	}{{Added, ra, rb}, {Removed, rb, ra}} {
 		fromRemotes := sortedKeys(d.from.remotes)
+		fromSet := pc.newURLSet(fromRemotes)
 		for _, ctx := range sortedKeys(d.to.remotes) {
 			if _, ok := d.from.remotes[ctx]; ok {
 				continue
 			}
-			c := pc.contextCovered(ctx, fromRemotes)
+			c := pc.contextCoveredSet(ctx, fromSet)
 			if c.covered {
 				continue
 			}

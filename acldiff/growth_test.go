@@ -97,12 +97,12 @@ var diffShapes = []diffShape{
 	{name: "window-globs", n: 200, caps: func(from, n int) []any {
 		return []any{map[string]any{"identifier": "growth", "windows": span(from, n, func(i int) any { return growthLabel("w", i) }), "permissions": growthPerms}}
 	}},
-	{name: "webviews-vs-windows", n: 200, caps: func(from, n int) []any {
+	{name: "webviews-vs-windows", n: 100, caps: func(from, n int) []any {
 		return []any{map[string]any{"identifier": "growth", "windows": span(from, n, func(i int) any { return growthLabel("w", i) }), "permissions": growthPerms}}
 	}, newCaps: func(from, n int) []any {
 		return []any{map[string]any{"identifier": "growth", "windows": []any{"main"}, "webviews": span(from, n, func(i int) any { return growthLabel("v", i) }), "permissions": growthPerms}}
 	}},
-	{name: "literal-labels", n: 400, caps: func(from, n int) []any {
+	{name: "literal-labels", n: 200, caps: func(from, n int) []any {
 		return []any{map[string]any{"identifier": "growth", "windows": span(from, n, func(i int) any { return fmt.Sprintf("w-%d", i) }), "permissions": growthPerms}}
 	}},
 	{name: "remotes", n: 100, caps: func(from, n int) []any {
