@@ -265,60 +265,6 @@ func (pc *patternCache) pathOpts() matchOpts {
 
 func (o matchOpts) key() string { return fmt.Sprint(o.literalSep, o.literalDot) }
 
-func pathValueCovered(v acl.Value, others valueSet, key string, opts matchOpts) coverage {
-	s, ok := scopeField(v, key)
-	if !ok {
-		return coverage{undecided: "not a path scope value: compared as written"}
-	}
-	if _, err := acl.CompileGlob(s); err != nil {
-		return coverage{undecided: fmt.Sprintf("%q is not a valid glob", s)}
-	}
-	base := pathVar(s)
-	var qs []*pattern
-	var elsewhere []string
-	for _, o := range others {
-		os, ok := scopeField(o, key)
-		if !ok || rest(o, key) != rest(v, key) {
-			continue
-		}
-		if _, err := acl.CompileGlob(os); err != nil {
-			continue
-		}
-		if pathVar(os) != base {
-			elsewhere = append(elsewhere, os)
-			continue
-		}
-		qs = append(qs, globPattern(os, opts))
-	}
-	c := includes(globPattern(s, opts), qs)
-	if !c.covered && len(elsewhere) > 0 {
-		// Whether $HOME holds $APPDATA depends on the platform and the
-		// user: a pattern on another base folder may or may not cover it.
-		same := fmt.Sprintf("is not within the other side's patterns on %s", orNone(base))
-		if len(qs) == 0 {
-			same = fmt.Sprintf("is on %s, where the other side has no pattern", orNone(base))
-		}
-		return coverage{undecided: fmt.Sprintf("%s %s; whether those on %s cover it depends on where the platform puts these folders",
-			s, same, joinList(baseNames(elsewhere)))}
-	}
-	return c
-}
-
-// baseNames are the distinct base folders of path globs, in order.
-func baseNames(globs []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, g := range globs {
-		b := orNone(pathVar(g))
-		if !seen[b] {
-			seen[b] = true
-			out = append(out, b)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 func orNone(base string) string {
 	if base == "" {
 		return "no base folder"
