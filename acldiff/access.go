@@ -253,11 +253,13 @@ type patternCache struct {
 	// on Windows).
 	target acl.Target
 	labels map[string]coverage
+	// vsets index the sets of scope values compared, by address.
+	vsets map[uintptr]*valueIndex
 }
 
 func newPatternCache() *patternCache {
 	return &patternCache{globs: map[string]*pattern{}, urls: map[string]*urlPattern{}, bad: map[string]string{}, univ: map[string]bool{},
-		values: map[string]coverage{}, labels: map[string]coverage{}}
+		values: map[string]coverage{}, labels: map[string]coverage{}, vsets: map[uintptr]*valueIndex{}}
 }
 
 func (pc *patternCache) glob(s string) *pattern {
@@ -300,6 +302,9 @@ func (pc *patternCache) url(s string) (*urlPattern, string) {
 // (webview) pattern matching every label, which lets every call through
 // whatever its webview (window) label.
 func (pc *patternCache) labelCovered(l label, others []label) coverage {
+	if len(others) > 4 {
+		return pc.newLabelSet(others).covers(pc, l)
+	}
 	var b strings.Builder
 	b.WriteString(l.Kind + "\x00" + l.Pattern)
 	for _, o := range others {
@@ -309,42 +314,90 @@ func (pc *patternCache) labelCovered(l label, others []label) coverage {
 	if c, ok := pc.labels[key]; ok {
 		return c
 	}
-	c := pc.labelCoverage(l, others)
+	c := pc.newLabelSet(others).covers(pc, l)
 	pc.labels[key] = c
 	return c
 }
 
-func (pc *patternCache) labelCoverage(l label, others []label) coverage {
-	var same []*pattern
-	for _, o := range others {
-		if o == l {
-			return coverage{covered: true}
-		}
-		if o.Kind != l.Kind {
-			if pc.universal(o.Pattern) {
-				return coverage{covered: true}
-			}
+// labelSet is a set of label patterns, indexed once to answer
+// labelCovered for many labels.
+type labelSet struct {
+	has map[label]bool
+	// byKind are the patterns of each kind, in order.
+	byKind map[string][]string
+	// univ tells, per kind, whether one of its patterns matches every
+	// label (computed when first needed).
+	univ  map[string]bool
+	globs map[string]*globSet
+	memo  map[label]coverage
+}
+
+func (pc *patternCache) newLabelSet(ls []label) *labelSet {
+	s := &labelSet{has: map[label]bool{}, byKind: map[string][]string{}, univ: map[string]bool{}, globs: map[string]*globSet{},
+		memo: map[label]coverage{}}
+	for _, l := range ls {
+		if s.has[l] {
 			continue
 		}
-		same = append(same, pc.glob(o.Pattern))
+		s.has[l] = true
+		s.byKind[l.Kind] = append(s.byKind[l.Kind], l.Pattern)
 	}
-	return includes(pc.glob(l.Pattern), same)
+	return s
+}
+
+// covers is labelCovered(l, the labels of s).
+func (s *labelSet) covers(pc *patternCache, l label) coverage {
+	if c, ok := s.memo[l]; ok {
+		return c
+	}
+	c := s.coverage(pc, l)
+	s.memo[l] = c
+	return c
+}
+
+func (s *labelSet) coverage(pc *patternCache, l label) coverage {
+	if s.has[l] {
+		return coverage{covered: true}
+	}
+	for kind, ps := range s.byKind {
+		if kind == l.Kind {
+			continue
+		}
+		u, ok := s.univ[kind]
+		if !ok {
+			for _, o := range ps {
+				if u = pc.universal(o); u {
+					break
+				}
+			}
+			s.univ[kind] = u
+		}
+		if u {
+			return coverage{covered: true}
+		}
+	}
+	g := s.globs[l.Kind]
+	if g == nil {
+		var same []*pattern
+		for _, o := range s.byKind[l.Kind] {
+			same = append(same, pc.glob(o))
+		}
+		g = newGlobSet(same)
+		s.globs[l.Kind] = g
+	}
+	return g.covers(pc.glob(l.Pattern), "")
 }
 
 // contextCovered tells whether every page of an execution context is in
 // one of others ("local" only covers "local").
 func (pc *patternCache) contextCovered(ctx string, others []string) coverage {
-	var qs []*urlPattern
-	for _, o := range others {
-		if o == ctx {
-			return coverage{covered: true}
-		}
-		if o == "local" {
-			continue
-		}
-		if u, _ := pc.url(o); u != nil {
-			qs = append(qs, u)
-		}
+	return pc.contextCoveredSet(ctx, pc.newURLSet(others))
+}
+
+// contextCoveredSet is contextCovered for a set made once.
+func (pc *patternCache) contextCoveredSet(ctx string, s *urlSet) coverage {
+	if s.srcs[ctx] {
+		return coverage{covered: true}
 	}
 	if ctx == "local" {
 		return coverage{witness: "local"}
@@ -353,5 +406,26 @@ func (pc *patternCache) contextCovered(ctx string, others []string) coverage {
 	if p == nil {
 		return coverage{undecided: why}
 	}
-	return urlCoverage(p, qs)
+	return s.covers(p)
+}
+
+// newURLSet is the set of the URL patterns of others that compile
+// ("local" and invalid patterns are only compared as written).
+func (pc *patternCache) newURLSet(others []string) *urlSet {
+	s := &urlSet{srcs: map[string]bool{}}
+	var qs []*urlPattern
+	for _, o := range others {
+		if s.srcs[o] {
+			continue
+		}
+		s.srcs[o] = true
+		if o == "local" {
+			continue
+		}
+		if u, _ := pc.url(o); u != nil {
+			qs = append(qs, u)
+		}
+	}
+	s.qs = qs
+	return s
 }

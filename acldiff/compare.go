@@ -91,6 +91,7 @@ func labelText(l label) string { return fmt.Sprintf("%s %q", l.Kind, l.Pattern) 
 func callChanges(from, to *access, op Op, pc *patternCache) []Change {
 	var out []Change
 	idx := byCommand(from)
+	infos := map[string]*cmdInfo{}
 	for _, k := range sortedCalls(to.calls) {
 		g := to.calls[k]
 		plugin := pluginOf(k.Command)
@@ -102,26 +103,37 @@ func callChanges(from, to *access, op Op, pc *patternCache) []Change {
 			continue
 		}
 		cands := idx[k.Command]
-		byCtx := map[string][]label{}
-		var ctxs []string
-		for _, q := range cands {
-			if _, ok := byCtx[q.Context]; !ok {
-				ctxs = append(ctxs, q.Context)
-			}
-			byCtx[q.Context] = append(byCtx[q.Context], q.Label)
+		ci := infos[k.Command]
+		if ci == nil {
+			ci = newCmdInfo(pc, cands)
+			infos[k.Command] = ci
 		}
 		var good []string
 		note := ""
-		for _, ctx := range ctxs {
-			lc := pc.labelCovered(k.Label, byCtx[ctx])
+		all := true
+		for _, grp := range ci.groups {
+			lc := grp.set.covers(pc, k.Label)
 			switch {
 			case lc.covered:
-				good = append(good, ctx)
 			case lc.undecided != "" && note == "":
 				note = lc.undecided
+				all = false
+			default:
+				all = false
 			}
 		}
-		cc := pc.contextCovered(k.Context, good)
+		var cc coverage
+		if all {
+			good = ci.ctxs
+			cc = pc.contextCoveredSet(k.Context, ci.allCtxs(pc))
+		} else {
+			for _, ctx := range ci.ctxs {
+				if ci.groups[ci.groupOf[ctx]].set.covers(pc, k.Label).covered {
+					good = append(good, ctx)
+				}
+			}
+			cc = pc.contextCovered(k.Context, good)
+		}
 		if cc.covered {
 			// The call is allowed by from; its scope values must be let
 			// through by every call of from that concerns its labels.
@@ -150,16 +162,65 @@ func callChanges(from, to *access, op Op, pc *patternCache) []Change {
 		case note != "":
 			c.Note = "compared as written: " + note
 		case len(cands) > 0:
-			c.Note = exampleNote(pc, k, cands, op)
+			c.Note = exampleNote(pc, k, cands, ci, op)
 		}
 		out = append(out, c)
 	}
 	return out
 }
 
+// cmdInfo is what callChanges needs of the other side's calls of one
+// command: their execution contexts, grouped by the label patterns each
+// allows (indexed once for all the calls compared with them).
+type cmdInfo struct {
+	ctxs    []string
+	groupOf map[string]int
+	groups  []ctxGroup
+	all     *urlSet
+}
+
+// ctxGroup is the contexts that allow a command to the same labels.
+type ctxGroup struct {
+	set *labelSet
+}
+
+func newCmdInfo(pc *patternCache, cands []callKey) *cmdInfo {
+	ci := &cmdInfo{groupOf: map[string]int{}}
+	byCtx := map[string][]label{}
+	for _, q := range cands {
+		if _, ok := byCtx[q.Context]; !ok {
+			ci.ctxs = append(ci.ctxs, q.Context)
+		}
+		byCtx[q.Context] = append(byCtx[q.Context], q.Label)
+	}
+	bySet := map[string]int{}
+	for _, ctx := range ci.ctxs {
+		var b strings.Builder
+		for _, l := range byCtx[ctx] {
+			b.WriteString(l.Kind + "\x00" + l.Pattern + "\x01")
+		}
+		g, ok := bySet[b.String()]
+		if !ok {
+			g = len(ci.groups)
+			bySet[b.String()] = g
+			ci.groups = append(ci.groups, ctxGroup{set: pc.newLabelSet(byCtx[ctx])})
+		}
+		ci.groupOf[ctx] = g
+	}
+	return ci
+}
+
+// allCtxs is the set of all the contexts.
+func (ci *cmdInfo) allCtxs(pc *patternCache) *urlSet {
+	if ci.all == nil {
+		ci.all = pc.newURLSet(ci.ctxs)
+	}
+	return ci.all
+}
+
 // exampleNote says which label or page shows a call the other side does
 // not allow, when the other side allows the command to other patterns.
-func exampleNote(pc *patternCache, k callKey, cands []callKey, op Op) string {
+func exampleNote(pc *patternCache, k callKey, cands []callKey, ci *cmdInfo, op Op) string {
 	side := "the old side"
 	if op == Removed {
 		side = "the new side"
@@ -181,7 +242,7 @@ func exampleNote(pc *patternCache, k callKey, cands []callKey, op Op) string {
 		if !glob {
 			return ""
 		}
-		if lc := pc.labelCovered(k.Label, labels); lc.witness != "" {
+		if lc := ci.groups[ci.groupOf[k.Context]].set.covers(pc, k.Label); lc.witness != "" {
 			var shown []string
 			for _, l := range labels {
 				shown = append(shown, l.Pattern)
@@ -195,7 +256,7 @@ func exampleNote(pc *patternCache, k callKey, cands []callKey, op Op) string {
 		ctxs = append(ctxs, q.Context)
 	}
 	ctxs = sortedUnique(ctxs)
-	if cc := pc.contextCovered(k.Context, ctxs); cc.witness != "" && cc.witness != "local" {
+	if cc := pc.contextCoveredSet(k.Context, ci.allCtxs(pc)); cc.witness != "" && cc.witness != "local" {
 		return fmt.Sprintf("%s allows it from %s, which does not cover %s: e.g. %s", side, strings.Join(ctxs, ", "), k.Context, cc.witness)
 	}
 	return ""
@@ -443,11 +504,12 @@ func reachChanges(a, b *access, pc *patternCache) []Change {
 		from, to reach
 	}{{Added, ra, rb}, {Removed, rb, ra}} {
 		fromRemotes := sortedKeys(d.from.remotes)
+		fromSet := pc.newURLSet(fromRemotes)
 		for _, ctx := range sortedKeys(d.to.remotes) {
 			if _, ok := d.from.remotes[ctx]; ok {
 				continue
 			}
-			c := pc.contextCovered(ctx, fromRemotes)
+			c := pc.contextCoveredSet(ctx, fromSet)
 			if c.covered {
 				continue
 			}
@@ -490,6 +552,10 @@ func labelPlugins(from, to *access, op Op, pc *patternCache) []Change {
 	for k := range rf {
 		byPlugin[k.plugin] = append(byPlugin[k.plugin], k.l)
 	}
+	sets := map[string]*labelSet{}
+	for p, ls := range byPlugin {
+		sets[p] = pc.newLabelSet(ls)
+	}
 	keys := make([]lp, 0, len(rt))
 	for k := range rt {
 		keys = append(keys, k)
@@ -505,7 +571,7 @@ func labelPlugins(from, to *access, op Op, pc *patternCache) []Change {
 	})
 	var out []Change
 	for _, k := range keys {
-		if pc.labelCovered(k.l, byPlugin[k.plugin]).covered {
+		if s := sets[k.plugin]; s != nil && s.covers(pc, k.l).covered {
 			continue
 		}
 		out = append(out, Change{Kind: KindLabelPlugin, Op: op, Effect: effectOf(op, true), Plugin: k.plugin,

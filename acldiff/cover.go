@@ -68,6 +68,10 @@ type pattern struct {
 	src  string
 	toks []tok
 	opts matchOpts
+	// fixPre and fixSuf are the fixed prefix and suffix, once fixDone
+	// (see fixes).
+	fixPre, fixSuf string
+	fixDone        bool
 }
 
 // state is where a pattern can be after reading some input: before
@@ -241,21 +245,36 @@ func (p *pattern) match(s string) bool {
 // characters that every token of the patterns treats alike, preferring
 // readable ones (they appear in witnesses).
 func alphabet(prefer string, ps ...*pattern) []rune {
+	cuts := map[rune]bool{}
+	for _, p := range ps {
+		addCuts(cuts, p)
+	}
+	return alphabetOf(prefer, cuts)
+}
+
+// addCuts adds to cuts the characters where p's tokens start or stop
+// treating characters alike.
+func addCuts(cuts map[rune]bool, p *pattern) {
+	for _, t := range p.toks {
+		switch t.kind {
+		case tLit:
+			cuts[t.c], cuts[t.c+1] = true, true
+		default:
+			for _, r := range t.cls.ranges {
+				cuts[r.lo], cuts[r.hi+1] = true, true
+			}
+		}
+	}
+}
+
+// alphabetOf is alphabet for the cuts of some patterns.
+func alphabetOf(prefer string, pcuts map[rune]bool) []rune {
 	cuts := map[rune]bool{0: true}
 	for _, c := range "./" {
 		cuts[c], cuts[c+1] = true, true
 	}
-	for _, p := range ps {
-		for _, t := range p.toks {
-			switch t.kind {
-			case tLit:
-				cuts[t.c], cuts[t.c+1] = true, true
-			default:
-				for _, r := range t.cls.ranges {
-					cuts[r.lo], cuts[r.hi+1] = true, true
-				}
-			}
-		}
+	for c := range pcuts {
+		cuts[c] = true
 	}
 	points := make([]rune, 0, len(cuts))
 	for r := range cuts {
@@ -323,11 +342,26 @@ func includes(p *pattern, qs []*pattern) coverage { return includesPrefer(p, qs,
 // includesPrefer is includes with witnesses made of the characters of
 // prefer where possible (digits for a port).
 func includesPrefer(p *pattern, qs []*pattern, prefer string) coverage {
-	all := append([]*pattern{p}, qs...)
-	sigma := alphabet(prefer, all...)
+	return includesSigma(p, qs, alphabet(prefer, append([]*pattern{p}, qs...)...))
+}
+
+// maxWork bounds the states an inclusion check computes in all (each
+// node of the exploration holds a state set of p and of every pattern
+// of qs still alive): many patterns that all stay alive make each node
+// cost as much as they are many.
+const maxWork = 4 << 20
+
+// includesSigma is includes over the alphabet sigma (which must separate
+// the characters the tokens of p and qs treat differently).
+func includesSigma(p *pattern, qs []*pattern, sigma []rune) coverage {
+	// live is the state set of one pattern of qs that can still match.
+	type live struct {
+		i  int
+		ss stateSet
+	}
 	type node struct {
 		p      stateSet
-		q      []stateSet
+		q      []live
 		parent int
 		c      rune
 	}
@@ -335,22 +369,25 @@ func includesPrefer(p *pattern, qs []*pattern, prefer string) coverage {
 		var b strings.Builder
 		n.p.key(&b)
 		for _, q := range n.q {
-			q.key(&b)
+			b.WriteString(strconv.Itoa(q.i))
+			b.WriteByte(':')
+			q.ss.key(&b)
 		}
 		return b.String()
 	}
 	first := node{p: start(p), parent: -1}
-	for _, q := range qs {
-		first.q = append(first.q, start(q))
+	for i, q := range qs {
+		first.q = append(first.q, live{i, start(q)})
 	}
 	nodes := []node{first}
 	seen := map[string]bool{keyOf(first): true}
+	work := 0
 	for i := 0; i < len(nodes); i++ {
 		n := nodes[i]
 		if n.p.accepts() {
 			ok := false
 			for _, q := range n.q {
-				ok = ok || q.accepts()
+				ok = ok || q.ss.accepts()
 			}
 			if !ok {
 				var w []rune
@@ -370,13 +407,19 @@ func includesPrefer(p *pattern, qs []*pattern, prefer string) coverage {
 			}
 			m := node{p: np, parent: i, c: c}
 			for _, q := range n.q {
-				m.q = append(m.q, q.next(c))
+				if nq := q.ss.next(c); len(nq.states) > 0 {
+					m.q = append(m.q, live{q.i, nq})
+				}
 			}
+			work += 1 + len(n.q)
 			k := keyOf(m)
 			if seen[k] {
+				if work > maxWork {
+					return coverage{undecided: "the patterns are too complex to compare"}
+				}
 				continue
 			}
-			if len(nodes) >= maxStates {
+			if len(nodes) >= maxStates || work > maxWork {
 				return coverage{undecided: "the patterns are too complex to compare"}
 			}
 			seen[k] = true

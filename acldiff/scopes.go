@@ -2,7 +2,9 @@ package acldiff
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/capguard/capguard/acl"
@@ -67,7 +69,7 @@ func valueCovered(plugin string, v acl.Value, others valueSet, pc *patternCache)
 	if len(others) == 0 {
 		return coverage{} // nothing to cover it: no example needed
 	}
-	key := plugin + "\x00" + cv + "\x00" + strings.Join(others.sortedKeys(), "\x01")
+	key := plugin + "\x00" + cv + "\x00" + strconv.Itoa(pc.valueIndex(others).id)
 	if plugin == "fs" || plugin == "opener" {
 		key += "\x00" + pc.pathOpts().key()
 	}
@@ -84,7 +86,7 @@ func valueCoverage(plugin string, v acl.Value, others valueSet, pc *patternCache
 	case "http":
 		return urlValueCovered(v, others, pc)
 	case "fs":
-		return pathValueCovered(v, others, "path", pc.pathOpts())
+		return pc.valueIndex(others).pathCovered(v, "path", pc.pathOpts())
 	case "opener":
 		if u, ok := scopeField(v, "url"); ok && v.Kind() == acl.MapValue {
 			var qs []*pattern
@@ -98,7 +100,7 @@ func valueCoverage(plugin string, v acl.Value, others valueSet, pc *patternCache
 			}
 			return includes(globPattern(u, matchOpts{}), qs)
 		}
-		return pathValueCovered(v, others, "path", pc.pathOpts())
+		return pc.valueIndex(others).pathCovered(v, "path", pc.pathOpts())
 	case "shell":
 		return shellValueCovered(v, others)
 	}
@@ -114,15 +116,125 @@ func urlValueCovered(v acl.Value, others valueSet, pc *patternCache) coverage {
 	if p == nil {
 		return coverage{undecided: why}
 	}
-	var qs []*urlPattern
-	for _, o := range others {
-		if os, ok := scopeField(o, "url"); ok {
-			if q, _ := pc.url(os); q != nil {
-				qs = append(qs, q)
+	x := pc.valueIndex(others)
+	if x.urls == nil {
+		var qs []*urlPattern
+		for _, o := range others {
+			if os, ok := scopeField(o, "url"); ok {
+				if q, _ := pc.url(os); q != nil {
+					qs = append(qs, q)
+				}
+			}
+		}
+		x.urls = &urlSet{qs: qs}
+	}
+	return x.urls.covers(p)
+}
+
+// valueIndex is what the comparison keeps of one set of scope values:
+// an id (for remembering answers) and its values indexed as URL
+// patterns or path globs, made when first needed.
+type valueIndex struct {
+	id int
+	// set keeps the set alive while the cache knows it by its address.
+	set   valueSet
+	urls  *urlSet
+	paths map[pathsKey]map[string]*pathGroup
+}
+
+type pathsKey struct {
+	key  string
+	opts matchOpts
+}
+
+// pathGroup is the path globs of the values with the same other fields:
+// per base folder, and the base folders.
+type pathGroup struct {
+	byBase map[string]*globSet
+	bases  []string
+}
+
+// valueIndex returns the index of a set of scope values. A set is known
+// by its address: the sets of an access are made before the comparison
+// and not changed after, and the index keeps each one alive.
+func (pc *patternCache) valueIndex(s valueSet) *valueIndex {
+	ptr := reflect.ValueOf(s).Pointer()
+	if x, ok := pc.vsets[ptr]; ok && len(x.set) == len(s) {
+		return x
+	}
+	x := &valueIndex{id: len(pc.vsets) + 1, set: s}
+	pc.vsets[ptr] = x
+	return x
+}
+
+// pathCovered is pathValueCovered(v, the set, key, opts).
+func (x *valueIndex) pathCovered(v acl.Value, key string, opts matchOpts) coverage {
+	s, ok := scopeField(v, key)
+	if !ok {
+		return coverage{undecided: "not a path scope value: compared as written"}
+	}
+	if _, err := acl.CompileGlob(s); err != nil {
+		return coverage{undecided: fmt.Sprintf("%q is not a valid glob", s)}
+	}
+	if x.paths == nil {
+		x.paths = map[pathsKey]map[string]*pathGroup{}
+	}
+	pk := pathsKey{key, opts}
+	groups, ok := x.paths[pk]
+	if !ok {
+		groups = map[string]*pathGroup{}
+		pats := map[string]map[string][]*pattern{}
+		for _, o := range x.set {
+			os, ok := scopeField(o, key)
+			if !ok {
+				continue
+			}
+			if _, err := acl.CompileGlob(os); err != nil {
+				continue
+			}
+			r := rest(o, key)
+			if pats[r] == nil {
+				pats[r] = map[string][]*pattern{}
+			}
+			b := pathVar(os)
+			pats[r][b] = append(pats[r][b], globPattern(os, opts))
+		}
+		for r, byBase := range pats {
+			g := &pathGroup{byBase: map[string]*globSet{}}
+			for b, ps := range byBase {
+				g.byBase[b] = newGlobSet(ps)
+				g.bases = append(g.bases, orNone(b))
+			}
+			sort.Strings(g.bases)
+			groups[r] = g
+		}
+		x.paths[pk] = groups
+	}
+	base := pathVar(s)
+	g := groups[rest(v, key)]
+	var qs *globSet
+	var elsewhere []string
+	if g != nil {
+		qs = g.byBase[base]
+		for _, b := range g.bases {
+			if b != orNone(base) {
+				elsewhere = append(elsewhere, b)
 			}
 		}
 	}
-	return urlCoverage(p, qs)
+	if qs == nil {
+		qs = newGlobSet(nil)
+	}
+	c := qs.covers(globPattern(s, opts), "")
+	if !c.covered && len(elsewhere) > 0 {
+		same := fmt.Sprintf("is not within the other side's patterns on %s", orNone(base))
+		if len(qs.pats) == 0 {
+			same = fmt.Sprintf("is on %s, where the other side has no pattern", orNone(base))
+		}
+		return coverage{undecided: fmt.Sprintf("%s %s; whether those on %s cover it depends on where the platform puts these folders",
+			s, same, joinList(elsewhere))}
+	}
+	return c
 }
 
 // pathVar splits a path glob into its base folder variable ("$APPDATA",
@@ -152,60 +264,6 @@ func (pc *patternCache) pathOpts() matchOpts {
 }
 
 func (o matchOpts) key() string { return fmt.Sprint(o.literalSep, o.literalDot) }
-
-func pathValueCovered(v acl.Value, others valueSet, key string, opts matchOpts) coverage {
-	s, ok := scopeField(v, key)
-	if !ok {
-		return coverage{undecided: "not a path scope value: compared as written"}
-	}
-	if _, err := acl.CompileGlob(s); err != nil {
-		return coverage{undecided: fmt.Sprintf("%q is not a valid glob", s)}
-	}
-	base := pathVar(s)
-	var qs []*pattern
-	var elsewhere []string
-	for _, o := range others {
-		os, ok := scopeField(o, key)
-		if !ok || rest(o, key) != rest(v, key) {
-			continue
-		}
-		if _, err := acl.CompileGlob(os); err != nil {
-			continue
-		}
-		if pathVar(os) != base {
-			elsewhere = append(elsewhere, os)
-			continue
-		}
-		qs = append(qs, globPattern(os, opts))
-	}
-	c := includes(globPattern(s, opts), qs)
-	if !c.covered && len(elsewhere) > 0 {
-		// Whether $HOME holds $APPDATA depends on the platform and the
-		// user: a pattern on another base folder may or may not cover it.
-		same := fmt.Sprintf("is not within the other side's patterns on %s", orNone(base))
-		if len(qs) == 0 {
-			same = fmt.Sprintf("is on %s, where the other side has no pattern", orNone(base))
-		}
-		return coverage{undecided: fmt.Sprintf("%s %s; whether those on %s cover it depends on where the platform puts these folders",
-			s, same, joinList(baseNames(elsewhere)))}
-	}
-	return c
-}
-
-// baseNames are the distinct base folders of path globs, in order.
-func baseNames(globs []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, g := range globs {
-		b := orNone(pathVar(g))
-		if !seen[b] {
-			seen[b] = true
-			out = append(out, b)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 func orNone(base string) string {
 	if base == "" {

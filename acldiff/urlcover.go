@@ -220,3 +220,135 @@ func (p *urlPattern) example(k int, w string) string {
 // componentChars are the characters witnesses of each component are
 // made of where the pattern allows.
 var componentChars = [8]string{"htps", "u", "p", "x", "8080", "/x", "x=1", "x"}
+
+// urlSet is a set of URL patterns indexed once (by their host names'
+// fixed ends, and per component) to answer urlCoverage for many
+// patterns.
+type urlSet struct {
+	// srcs are the patterns as written (with "local" and the invalid
+	// ones), qs those that compile.
+	srcs map[string]bool
+	qs   []*urlPattern
+
+	built  bool
+	qsrc   map[string]bool
+	usable []*urlPattern
+	comps  [8]*globSet
+	pairs  map[[2]*pattern]bool
+	memo   map[string]coverage
+}
+
+// covers is urlCoverage(p, s.qs).
+func (s *urlSet) covers(p *urlPattern) coverage {
+	if len(s.qs) <= 4 {
+		return urlCoverage(p, s.qs)
+	}
+	if !s.built {
+		s.build()
+	}
+	if c, ok := s.memo[p.src]; ok {
+		return c
+	}
+	c := s.coverage(p)
+	s.memo[p.src] = c
+	return c
+}
+
+func (s *urlSet) build() {
+	s.built = true
+	s.qsrc, s.pairs, s.memo = map[string]bool{}, map[[2]*pattern]bool{}, map[string]coverage{}
+	var comps [8][]*pattern
+	for _, q := range s.qs {
+		s.qsrc[q.src] = true
+		if q.undecided == "" {
+			s.usable = append(s.usable, q)
+			for k := range comps {
+				comps[k] = append(comps[k], q.comps[k])
+			}
+		}
+	}
+	for k := range comps {
+		s.comps[k] = newGlobSet(comps[k])
+	}
+}
+
+// inComp tells whether q covers p in one component.
+func (s *urlSet) inComp(p, q *pattern) bool {
+	k := [2]*pattern{p, q}
+	c, ok := s.pairs[k]
+	if !ok {
+		c = includes(p, []*pattern{q}).covered
+		s.pairs[k] = c
+	}
+	return c
+}
+
+// coverage is urlCoverage's answer, looking only at the patterns whose
+// host names may cover (or, for the host name, meet) p's.
+func (s *urlSet) coverage(p *urlPattern) coverage {
+	if p.undecided != "" {
+		if s.qsrc[p.src] {
+			return coverage{covered: true}
+		}
+		return coverage{undecided: fmt.Sprintf("%s %s", p.src, p.undecided)}
+	}
+	if s.qsrc[p.src] {
+		return coverage{covered: true}
+	}
+	hosts := s.comps[compHostname]
+	ph := p.comps[compHostname]
+	// All but component skip covered by usable q i.
+	allBut := func(i, skip int) bool {
+		for k := 0; k < 8; k++ {
+			if k != skip && !s.inComp(p.comps[k], s.usable[i].comps[k]) {
+				return false
+			}
+		}
+		return true
+	}
+	// The patterns that may cover p's host name: any that covers p in
+	// every component, or in all but one other than the host name, is
+	// among them.
+	var byHost []int
+	hosts.coverCandidates(ph, func(h int) bool {
+		byHost = append(byHost, hosts.of[h]...)
+		return false
+	})
+	for _, i := range byHost {
+		if allBut(i, -1) {
+			return coverage{covered: true}
+		}
+	}
+	for k := 0; k < 8; k++ {
+		var together []*pattern
+		if k == compHostname {
+			// Those whose host name cannot meet p's add nothing.
+			for _, h := range hosts.meeting(ph) {
+				for _, i := range hosts.of[h] {
+					if allBut(i, k) {
+						together = append(together, s.usable[i].comps[k])
+					}
+				}
+			}
+		} else {
+			for _, i := range byHost {
+				if allBut(i, k) {
+					together = append(together, s.usable[i].comps[k])
+				}
+			}
+		}
+		if len(together) > 1 && includes(p.comps[k], together).covered {
+			return coverage{covered: true}
+		}
+	}
+	for k := 0; k < 8; k++ {
+		if c := s.comps[k].covers(p.comps[k], componentChars[k]); !c.covered && c.undecided == "" {
+			return coverage{witness: p.example(k, c.witness)}
+		}
+	}
+	why := "it is covered only by several patterns together"
+	if len(s.usable) < len(s.qs) {
+		why = "some of the other patterns use syntax capguard does not compare"
+	}
+	return coverage{undecided: why}
+}

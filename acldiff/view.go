@@ -72,11 +72,41 @@ func (r *Report) view() []group {
 			byKey[c.foldKey()] = append(byKey[c.foldKey()], c)
 		}
 	}
+	// Only a pattern whose fixed ends are within a label's can cover it:
+	// each change's group is indexed by them, per label kind.
+	type kindIdx struct {
+		set *globSet
+		pos []int // position in the group of each pattern given
+	}
+	fold := map[string]map[string]*kindIdx{}
 	for _, c := range cs {
 		if c.LabelKind == "" {
 			continue
 		}
-		for _, o := range byKey[c.foldKey()] {
+		fk := c.foldKey()
+		if fold[fk] == nil {
+			fold[fk] = map[string]*kindIdx{}
+			ps, pos := map[string][]*pattern{}, map[string][]int{}
+			for i, o := range byKey[fk] {
+				ps[o.LabelKind] = append(ps[o.LabelKind], pc.glob(o.Label))
+				pos[o.LabelKind] = append(pos[o.LabelKind], i)
+			}
+			for k := range ps {
+				fold[fk][k] = &kindIdx{newGlobSet(ps[k]), pos[k]}
+			}
+		}
+		ki := fold[fk][c.LabelKind]
+		var cands []int
+		ki.set.coverCandidates(pc.glob(c.Label), func(h int) bool {
+			for _, m := range ki.set.of[h] {
+				cands = append(cands, ki.pos[m])
+			}
+			return false
+		})
+		sort.Ints(cands)
+		group := byKey[fk]
+		for _, ci := range cands {
+			o := group[ci]
 			if o == c || o.LabelKind != c.LabelKind || into[o] == c {
 				continue
 			}
