@@ -195,7 +195,14 @@ func (p *urlPattern) example(k int, w string) string {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(c[compProtocol] + "://")
+	if c[compHostname] == "" && c[compUsername] == "" && c[compPassword] == "" && c[compPort] == "" && !strings.HasPrefix(c[compPathname], "/") {
+		// No authority and a path that is not a folder: a URL with an
+		// opaque path ("a:0"); written with "//", its path would be read
+		// as the host name.
+		b.WriteString(c[compProtocol] + ":")
+	} else {
+		b.WriteString(c[compProtocol] + "://")
+	}
 	if c[compUsername] != "" || c[compPassword] != "" {
 		b.WriteString(c[compUsername])
 		if c[compPassword] != "" {
