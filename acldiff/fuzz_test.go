@@ -100,6 +100,13 @@ func FuzzCoverage(f *testing.F) {
 		}
 		rp, _ := acl.CompileRemote(url)
 		rq, _ := acl.CompileRemote(otherURL)
+		if !rp.Match(o) && o.URL() != c.witness {
+			// The witness is not a URL as a parser writes it ("a: " is
+			// read as "a:"): the pattern matches only strings no page URL
+			// has, and "not covered" is the cautious answer (a widening
+			// reported, never one hidden).
+			return
+		}
 		if !rp.Match(o) || rq.Match(o) {
 			t.Fatalf("%q within %q: witness %q matches %v and %v", url, otherURL, c.witness, rp.Match(o), rq.Match(o))
 		}
