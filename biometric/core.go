@@ -86,6 +86,28 @@ func New(shim native.Shim, opts ...Option) *Biometric {
 type Option func(*Biometric)
 
 // ready tells whether b has a device.
+// take waits for the device: one prompt at a time, for every operation
+// that prompts. A context that ends first (or has ended once the device is
+// free) answers appCancel. release gives the device back.
+func (b *Biometric) take(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return native.Canceled(ctx)
+	}
+	select {
+	case b.device <- struct{}{}:
+	case <-ctx.Done():
+		return native.Canceled(ctx)
+	}
+	if ctx.Err() != nil {
+		b.release()
+		return native.Canceled(ctx)
+	}
+	return nil
+}
+
+// release gives back the device taken by take.
+func (b *Biometric) release() { <-b.device }
+
 func (b *Biometric) ready() bool { return b != nil && b.shim != nil && b.device != nil }
 
 // Status reports whether biometric authentication is available, as the
@@ -162,18 +184,10 @@ func (b *Biometric) Authenticate(ctx context.Context, reason string, opts AuthOp
 	if err != nil {
 		return err
 	}
-	if ctx.Err() != nil {
-		return native.Canceled(ctx)
+	if err := b.take(ctx); err != nil {
+		return err
 	}
-	select {
-	case b.device <- struct{}{}:
-	case <-ctx.Done():
-		return native.Canceled(ctx)
-	}
-	defer func() { <-b.device }()
-	if ctx.Err() != nil {
-		return native.Canceled(ctx)
-	}
+	defer b.release()
 	return b.prompt(ctx, p)
 }
 

@@ -155,15 +155,10 @@ func vaultPrompt(reason string, opts AuthOptions) (native.Prompt, error) {
 // maps the device's error onto a known code. A context that ends first
 // answers appCancel, whatever the device said.
 func (b *Biometric) withDevice(ctx context.Context, p native.Prompt, op func(native.Prompt) error) error {
-	if ctx.Err() != nil {
-		return native.Canceled(ctx)
+	if err := b.take(ctx); err != nil {
+		return err
 	}
-	select {
-	case b.device <- struct{}{}:
-	case <-ctx.Done():
-		return native.Canceled(ctx)
-	}
-	defer func() { <-b.device }()
+	defer b.release()
 	if err := b.usable(ctx, p); err != nil {
 		return err
 	}
