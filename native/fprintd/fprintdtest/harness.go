@@ -14,10 +14,10 @@
 package fprintdtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/capguard/capguard/internal/childproc"
 	"io"
 	"net"
 	"os"
@@ -65,60 +65,16 @@ func requireTools(t *testing.T) string {
 	return bin
 }
 
-// logBuffer collects a child process's output for failure messages.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// process is a child process that the test stops.
-type process struct {
-	cmd  *exec.Cmd
-	out  *logBuffer
-	done chan struct{}
-}
-
 // start runs cmd, its output collected, and stops it at the end of the
 // test if it still runs.
-func start(t *testing.T, cmd *exec.Cmd) *process {
+func start(t *testing.T, cmd *exec.Cmd) *childproc.Process {
 	t.Helper()
-	p := &process{cmd: cmd, out: &logBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
+	p, err := childproc.Start(cmd)
+	if err != nil {
 		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
+	t.Cleanup(p.Stop)
 	return p
-}
-
-// stop interrupts the process and waits for it, killing it if it does
-// not exit within 5s.
-func (p *process) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
 }
 
 const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -161,12 +117,12 @@ func startBus(t *testing.T, dir string) string {
 			return addr
 		}
 		select {
-		case <-p.done:
-			t.Fatalf("dbus-daemon exited: %s", p.out.String())
+		case <-p.Done():
+			t.Fatalf("dbus-daemon exited: %s", p.Output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dbus-daemon did not accept connections within 10s: %v\n%s", err, p.out.String())
+			t.Fatalf("dbus-daemon did not accept connections within 10s: %v\n%s", err, p.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -231,7 +187,7 @@ func startAuthority(t *testing.T, addr string) *authority {
 
 // daemon is a running fprintd.
 type daemon struct {
-	*process
+	*childproc.Process
 	vdev string // the virtual device's socket
 }
 
@@ -260,15 +216,15 @@ func startFprintd(t *testing.T, bin, addr, vdev, state string) *daemon {
 			t.Fatal(err)
 		}
 		if has {
-			return &daemon{process: p, vdev: vdev}
+			return &daemon{Process: p, vdev: vdev}
 		}
 		select {
-		case <-p.done:
-			t.Fatalf("fprintd exited at start-up:\n%s", p.out.String())
+		case <-p.Done():
+			t.Fatalf("fprintd exited at start-up:\n%s", p.Output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("fprintd did not own net.reactivated.Fprint within 10s:\n%s", p.out.String())
+			t.Fatalf("fprintd did not own net.reactivated.Fprint within 10s:\n%s", p.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -50,7 +50,7 @@ func New(t *testing.T) *Rig {
 	}
 	t.Cleanup(func() {
 		if t.Failed() && r.fprintd != nil {
-			t.Logf("fprintd's log:\n%s", r.fprintd.out.String())
+			t.Logf("fprintd's log:\n%s", r.fprintd.Output())
 		}
 	})
 	return r
@@ -72,7 +72,7 @@ func (r *Rig) StartDaemon(t *testing.T) {
 	r.fprintd = startFprintd(t, r.bin, r.Address, filepath.Join(r.dir, "vdev.sock"), filepath.Join(r.dir, "state"))
 	mgr := r.conn.Object("net.reactivated.Fprint", "/net/reactivated/Fprint/Manager")
 	if err := mgr.Call("net.reactivated.Fprint.Manager.GetDefaultDevice", 0).Store(&r.dev); err != nil {
-		t.Fatalf("fprintd has no virtual device: %v\n%s", err, r.fprintd.out.String())
+		t.Fatalf("fprintd has no virtual device: %v\n%s", err, r.fprintd.Output())
 	}
 	r.finger = watchFinger(t, r.Address, r.fprintd, r.dev)
 	// Keep the virtual device's socket open while fprintd has the device
@@ -91,14 +91,14 @@ func (r *Rig) StartDaemon(t *testing.T) {
 }
 
 // StopDaemon stops fprintd (SIGINT, then SIGKILL after 5s).
-func (r *Rig) StopDaemon() { r.fprintd.stop() }
+func (r *Rig) StopDaemon() { r.fprintd.Stop() }
 
 // Send writes one command to the virtual reader's socket ("UNPLUG", ...)
 // and returns its answer.
 func (r *Rig) Send(cmd string) (string, error) { return r.fprintd.send(cmd) }
 
 // Log returns what fprintd printed.
-func (r *Rig) Log() string { return r.fprintd.out.String() }
+func (r *Rig) Log() string { return r.fprintd.Output() }
 
 // Actions returns the polkit actions fprintd asked about so far.
 func (r *Rig) Actions() []string {
@@ -156,7 +156,7 @@ func (r *Rig) Enroll(t *testing.T, finger, id string) {
 	for {
 		s, err := waitSignal(ctx, ch, deviceIface+".EnrollStatus")
 		if err != nil {
-			t.Fatalf("enrollment: %v\n%s", err, r.fprintd.out.String())
+			t.Fatalf("enrollment: %v\n%s", err, r.fprintd.Output())
 		}
 		if done, _ := s.Body[1].(bool); done {
 			if s.Body[0] != "enroll-completed" {

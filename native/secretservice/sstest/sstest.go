@@ -10,13 +10,12 @@
 package sstest
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/capguard/capguard/internal/childproc"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,13 +33,7 @@ type Keyring struct {
 	// Env is the environment that points a client (secret-tool) at it.
 	Env []string
 
-	procs []*proc
-}
-
-type proc struct {
-	cmd  *exec.Cmd
-	out  *buffer
-	done chan struct{}
+	procs []*childproc.Process
 }
 
 const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -117,12 +110,12 @@ func Start(t testing.TB) *Keyring {
 			return k
 		}
 		select {
-		case <-gk.done:
-			t.Fatalf("gnome-keyring-daemon exited:\n%s", gk.out.String())
+		case <-gk.Done():
+			t.Fatalf("gnome-keyring-daemon exited:\n%s", gk.Output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no default keyring within 10s (%v, %q):\n%s", err, path, gk.out.String())
+			t.Fatalf("no default keyring within 10s (%v, %q):\n%s", err, path, gk.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -159,18 +152,17 @@ func (k *Keyring) Lock(t testing.TB) {
 	}
 }
 
-func (k *Keyring) start(t testing.TB, env []string, stdin, name string, args ...string) *proc {
+func (k *Keyring) start(t testing.TB, env []string, stdin, name string, args ...string) *childproc.Process {
 	t.Helper()
-	p := &proc{cmd: exec.Command(name, args...), out: &buffer{}, done: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
 	if stdin != "" {
-		p.cmd.Stdin = strings.NewReader(stdin)
+		cmd.Stdin = strings.NewReader(stdin)
 	}
-	if err := p.cmd.Start(); err != nil {
+	p, err := childproc.Start(cmd)
+	if err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	k.procs = append(k.procs, p)
 	return p
 }
@@ -178,24 +170,12 @@ func (k *Keyring) start(t testing.TB, env []string, stdin, name string, args ...
 // stop stops the processes, last started first.
 func (k *Keyring) stop() {
 	for i := len(k.procs) - 1; i >= 0; i-- {
-		p := k.procs[i]
-		select {
-		case <-p.done:
-			continue
-		default:
-		}
-		_ = p.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+		k.procs[i].Stop()
 	}
 	k.procs = nil
 }
 
-func waitConnect(t testing.TB, addr string, p *proc) *dbus.Conn {
+func waitConnect(t testing.TB, addr string, p *childproc.Process) *dbus.Conn {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -204,8 +184,8 @@ func waitConnect(t testing.TB, addr string, p *proc) *dbus.Conn {
 			return c
 		}
 		select {
-		case <-p.done:
-			t.Fatalf("dbus-daemon exited: %s", p.out.String())
+		case <-p.Done():
+			t.Fatalf("dbus-daemon exited: %s", p.Output())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -213,21 +193,4 @@ func waitConnect(t testing.TB, addr string, p *proc) *dbus.Conn {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

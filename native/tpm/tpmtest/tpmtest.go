@@ -10,13 +10,12 @@
 package tpmtest
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/capguard/capguard/internal/childproc"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,9 +30,7 @@ type SWTPM struct {
 	Address string
 
 	dir  string
-	proc *exec.Cmd
-	out  *buffer
-	done chan struct{}
+	proc *childproc.Process
 }
 
 // Require skips the test when CAPGUARD_TPM=off, saying so on stderr, and
@@ -94,7 +91,12 @@ func (s *SWTPM) Open(t testing.TB) transport.TPMCloser {
 }
 
 // Log returns what swtpm printed.
-func (s *SWTPM) Log() string { return s.out.String() }
+func (s *SWTPM) Log() string {
+	if s.proc == nil {
+		return ""
+	}
+	return s.proc.Output()
+}
 
 // start runs swtpm on two free ports, trying again with other ports if
 // another program took one in between.
@@ -106,26 +108,21 @@ func (s *SWTPM) start(t testing.TB) {
 		if port == ctrl {
 			continue
 		}
-		out := &buffer{}
-		cmd := exec.Command("swtpm", "socket", "--tpm2",
+		p, err := childproc.Start(exec.Command("swtpm", "socket", "--tpm2",
 			"--tpmstate", "dir="+s.dir,
 			"--server", "type=tcp,bindaddr=127.0.0.1,port="+strconv.Itoa(port),
 			"--ctrl", "type=tcp,bindaddr=127.0.0.1,port="+strconv.Itoa(ctrl),
-			"--flags", "not-need-init,startup-clear")
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
+			"--flags", "not-need-init,startup-clear"))
+		if err != nil {
 			t.Fatalf("start swtpm: %v", err)
 		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if waitListening(addr, done) {
-			s.Address, s.proc, s.out, s.done = addr, cmd, out, done
+		if waitListening(addr, p.Done()) {
+			s.Address, s.proc = addr, p
 			return
 		}
-		_ = cmd.Process.Kill()
-		<-done
-		last = out.String()
+		p.Stop()
+		last = p.Output()
 	}
 	t.Fatalf("swtpm did not start:\n%s", last)
 }
@@ -151,21 +148,9 @@ func waitListening(addr string, done <-chan struct{}) bool {
 
 // stop terminates swtpm (it saves its state on SIGTERM) and waits for it.
 func (s *SWTPM) stop() {
-	if s.proc == nil {
-		return
+	if s.proc != nil {
+		s.proc.Stop() // returns at once when it has already stopped
 	}
-	select {
-	case <-s.done:
-	default:
-		_ = s.proc.Process.Signal(os.Interrupt)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			_ = s.proc.Process.Kill()
-			<-s.done
-		}
-	}
-	s.proc = nil
 }
 
 // freePort returns a TCP port of the loopback interface that was free a
@@ -181,19 +166,3 @@ func freePort(t testing.TB) int {
 }
 
 // buffer collects a process's output.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
